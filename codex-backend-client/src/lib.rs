@@ -1,0 +1,1 @@
+//! codex-backend-client: work in progress.

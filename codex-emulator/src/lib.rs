@@ -1,0 +1,1 @@
+//! codex-emulator: work in progress.

@@ -1,0 +1,1 @@
+//! codex-login: work in progress.
