@@ -1,0 +1,91 @@
+//! The identity an agent identity JWT carries.
+
+use crate::ids::AgentRuntimeId;
+use crate::ids::TaskId;
+use crate::key::{AgentKey, KeyError};
+use crate::record::AgentIdentityRecord;
+use codex_auth_provider::SecretString;
+use serde::Deserialize;
+use std::fmt;
+
+/// The claims of an agent identity JWT (after verification, or decoded unverified for display).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentIdentityClaims {
+    /// The registered runtime this identity is.
+    pub agent_runtime_id: AgentRuntimeId,
+    /// Standard base64 PKCS#8 of the runtime's Ed25519 key: the JWT is itself a secret.
+    pub agent_private_key: SecretString,
+    /// The ChatGPT account (workspace) id.
+    pub account_id: String,
+    /// The ChatGPT user id.
+    pub chatgpt_user_id: String,
+    /// The user's email, when the token has a non-empty one.
+    pub email: Option<String>,
+    /// The ChatGPT plan, e.g. `plus` or `enterprise`.
+    pub plan_type: String,
+    /// Whether the account is a FedRAMP account.
+    pub chatgpt_account_is_fedramp: bool,
+    /// Issued-at, seconds since the epoch.
+    pub iat: Option<i64>,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+}
+
+impl AgentIdentityClaims {
+    /// Parses the private key the claims carry.
+    pub fn key(&self) -> Result<AgentKey, KeyError> {
+        AgentKey::from_pkcs8_base64(self.agent_private_key.expose())
+    }
+
+    /// The persisted record for this identity, with `task_id` once one is registered.
+    pub fn to_record(&self, task_id: Option<&TaskId>) -> AgentIdentityRecord {
+        AgentIdentityRecord {
+            agent_runtime_id: self.agent_runtime_id.as_str().to_owned(),
+            agent_private_key: self.agent_private_key.clone(),
+            account_id: self.account_id.clone(),
+            chatgpt_user_id: self.chatgpt_user_id.clone(),
+            email: self.email.clone(),
+            plan_type: self.plan_type.clone(),
+            chatgpt_account_is_fedramp: self.chatgpt_account_is_fedramp,
+            task_id: task_id.map(|task| task.as_str().to_owned()),
+            registered_at: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+impl fmt::Debug for AgentIdentityClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentIdentityClaims")
+            .field("agent_runtime_id", &self.agent_runtime_id)
+            .field("agent_private_key", &self.agent_private_key)
+            .field("account_id", &self.account_id)
+            .field("chatgpt_user_id", &self.chatgpt_user_id)
+            .field("email", &self.email)
+            .field("plan_type", &self.plan_type)
+            .field(
+                "chatgpt_account_is_fedramp",
+                &self.chatgpt_account_is_fedramp,
+            )
+            .field("iat", &self.iat)
+            .field("exp", &self.exp)
+            .finish()
+    }
+}
+
+/// The payload as it appears in the JWT, before the ids are checked.
+#[derive(Deserialize)]
+pub(crate) struct RawClaims {
+    pub(crate) agent_runtime_id: String,
+    pub(crate) agent_private_key: SecretString,
+    pub(crate) account_id: String,
+    pub(crate) chatgpt_user_id: String,
+    #[serde(default)]
+    pub(crate) email: Option<String>,
+    pub(crate) plan_type: String,
+    #[serde(default)]
+    pub(crate) chatgpt_account_is_fedramp: bool,
+    #[serde(default)]
+    pub(crate) iat: Option<i64>,
+    pub(crate) exp: i64,
+}
