@@ -1,1 +1,61 @@
-//! codex-backend-client: work in progress.
+//! A client for the ChatGPT backend's Codex endpoints that takes its
+//! credentials from an [`AuthProvider`](codex_auth_provider::AuthProvider) or
+//! a refresh-aware [`AuthSource`](codex_auth_provider::AuthSource).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), codex_backend_client::BackendError> {
+//! use codex_auth_provider::{BearerAuth, SecretString};
+//! use codex_backend_client::BackendClient;
+//! use std::sync::Arc;
+//!
+//! let token = SecretString::new("access-token");
+//! let client = BackendClient::builder("https://chatgpt.com/backend-api/")
+//!     .auth_provider(Arc::new(BearerAuth::new(&token).with_account_id(Some("acct-1"))))
+//!     .build()?;
+//! let limits = client.get_rate_limits().await?;
+//! println!("{:?}", limits.primary);
+//! # Ok(()) }
+//! ```
+
+mod accounts;
+mod base_url;
+mod client;
+mod dispatch;
+mod error;
+mod error_response;
+mod null_default;
+mod profile;
+mod rate_limits;
+mod retry;
+mod routes;
+mod task_details;
+mod tasks;
+mod usage;
+
+pub use accounts::{AccountSummary, AccountsCheck, InvalidAccountsResponse};
+pub use base_url::{PathStyle, normalize_base_url};
+pub use client::{BackendClient, BackendClientBuilder, DEFAULT_USER_AGENT, TaskDetailsWithBody};
+pub use error::{AuthRecovery, BackendError, HttpFailure};
+pub use error_response::{ERROR_BODY_LIMIT, is_credential_error_code};
+pub use profile::{DailyUsageBucket, Profile, ProfileStats};
+pub use rate_limits::{
+    CODEX_LIMIT_ID, CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow,
+    SpendControlSnapshot,
+};
+pub use retry::RetryPolicy;
+pub use routes::BackendRoutes;
+pub use task_details::{
+    ContentFragment, OutputDiff, StructuredContent, TaskDetails, Turn, TurnError, TurnItem,
+    Worklog, WorklogAuthor, WorklogContent, WorklogMessage,
+};
+pub use tasks::{SiblingTurns, TaskListItem, TaskListPage, TaskListQuery};
+pub use usage::{
+    AdditionalRateLimit, CreditDetails, PlanType, RateLimitDetails, RateLimitReachedType,
+    RateLimitWindowDetails, ResetCreditsSummary, SpendControlDetails, SpendLimitDetails,
+    UsagePayload,
+};
+
+/// Compiles the README example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
