@@ -1,1 +1,28 @@
-//! codex-login: work in progress.
+//! `codex-login`: Codex credentials.
+//!
+//! The core half keeps credentials (`auth.json`, OS keyring, in-memory),
+//! turns them into immutable [`CodexAuth`] snapshots, and refreshes them
+//! through [`AuthManager`] without racing other threads or processes. The
+//! login flows (browser, device code, API key, logout) build on it.
+
+pub mod auth_dot_json;
+pub mod auth_lock;
+pub mod auth_manager;
+pub mod clock;
+pub mod codex_auth;
+pub mod config;
+pub mod environment;
+pub mod flows;
+pub mod http_client;
+pub mod recovery;
+pub mod refresh;
+pub mod resolution;
+pub mod storage;
+pub mod token_claims;
+
+pub use auth_dot_json::{AuthDotJson, AuthMode};
+pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
+pub use codex_auth::CodexAuth;
+pub use http_client::HttpClientFactory;
+pub use resolution::{CredentialSource, ResolvedAuth, resolve_credentials};
+pub use storage::{AuthStorage, CredentialStoreMode};

@@ -1,0 +1,665 @@
+//! The `auth.json` document: every field and mode the official CLI reads and
+//! writes, old shapes included, with unknown fields kept for the rewrite.
+//!
+//! Parsing is done by hand from a `serde_json::Value` rather than with serde
+//! derive, for two reasons: errors must name the field and the JSON type found
+//! without ever quoting a value (values are tokens), and several fields accept
+//! more than one shape (`agent_identity` is a JWT or a record, an old
+//! `id_token` may be an object).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use codex_auth_provider::SecretString;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The value of `auth_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMode {
+    /// `apikey`: an OpenAI API key in `OPENAI_API_KEY`.
+    ApiKey,
+    /// `chatgpt`: ChatGPT tokens this program owns and refreshes.
+    Chatgpt,
+    /// `chatgptAuthTokens`: ChatGPT tokens supplied by a host app; never refreshed here.
+    ChatgptAuthTokens,
+    /// `agentIdentity`: an agent identity (JWT or record) that signs per task.
+    AgentIdentity,
+}
+
+impl AuthMode {
+    /// The spelling in `auth.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "apikey",
+            Self::Chatgpt => "chatgpt",
+            Self::ChatgptAuthTokens => "chatgptAuthTokens",
+            Self::AgentIdentity => "agentIdentity",
+        }
+    }
+
+    /// Parses the `auth.json` spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "apikey" => Some(Self::ApiKey),
+            "chatgpt" => Some(Self::Chatgpt),
+            "chatgptAuthTokens" => Some(Self::ChatgptAuthTokens),
+            "agentIdentity" => Some(Self::AgentIdentity),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A timestamp as stored in `auth.json` (`last_refresh`): the parsed instant
+/// plus the original text, so an unchanged value is rewritten byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTimestamp {
+    instant: DateTime<Utc>,
+    text: String,
+}
+
+impl StoredTimestamp {
+    /// A timestamp for `instant`, written as RFC 3339 with nanoseconds and `Z`
+    /// (`2026-11-21T02:55:00.688452573Z`), as the official CLI writes it.
+    pub fn new(instant: DateTime<Utc>) -> Self {
+        Self {
+            text: instant.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            instant,
+        }
+    }
+
+    /// Parses an RFC 3339 timestamp, keeping the original text.
+    pub fn parse(text: &str) -> Option<Self> {
+        DateTime::parse_from_rfc3339(text).ok().map(|parsed| Self {
+            instant: parsed.with_timezone(&Utc),
+            text: text.to_owned(),
+        })
+    }
+
+    /// The instant.
+    pub fn instant(&self) -> DateTime<Utc> {
+        self.instant
+    }
+
+    /// The text written to the file.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<DateTime<Utc>> for StoredTimestamp {
+    fn from(instant: DateTime<Utc>) -> Self {
+        Self::new(instant)
+    }
+}
+
+/// `tokens.id_token`: normally the raw JWT; very old files held an object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredIdToken {
+    /// The compact JWT as issued.
+    Jwt(SecretString),
+    /// An object written by an old version (already-parsed claims); kept as is.
+    Legacy(LegacyIdToken),
+}
+
+/// An old, already-parsed `id_token` object. Kept verbatim; its content is
+/// never printed.
+#[derive(Clone, PartialEq)]
+pub struct LegacyIdToken(pub Map<String, Value>);
+
+impl fmt::Debug for LegacyIdToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LegacyIdToken")
+            .field("keys", &self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The `tokens` object of a ChatGPT login.
+#[derive(Clone, PartialEq)]
+pub struct StoredTokens {
+    /// `id_token`; missing in some newer files.
+    pub id_token: Option<StoredIdToken>,
+    /// `access_token`.
+    pub access_token: SecretString,
+    /// `refresh_token` (empty for tokens supplied by a host app).
+    pub refresh_token: SecretString,
+    /// `account_id` (ChatGPT workspace); missing in Python-era files.
+    pub account_id: Option<String>,
+    /// Fields this version does not know, kept for the rewrite.
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredTokens")
+            .field("id_token", &self.id_token)
+            .field("access_token", &self.access_token)
+            .field("refresh_token", &self.refresh_token)
+            .field("account_id", &self.account_id)
+            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// `agent_identity`: the JWT string (current) or a record object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredAgentIdentity {
+    /// The agent identity JWT exactly as given to `login --with-access-token`.
+    Jwt(SecretString),
+    /// A record with the identity's fields.
+    Record(Box<AgentIdentityRecord>),
+}
+
+/// The record form of `agent_identity`. Every field is optional here so any
+/// generation of the record loads and round-trips; which ones are required
+/// is decided when a [`crate::CodexAuth`] is built.
+#[derive(Clone, PartialEq, Default)]
+pub struct AgentIdentityRecord {
+    /// `agent_runtime_id`.
+    pub agent_runtime_id: Option<String>,
+    /// `agent_private_key`: standard base64 of a PKCS#8 Ed25519 key.
+    pub agent_private_key: Option<SecretString>,
+    /// `account_id` (ChatGPT workspace).
+    pub account_id: Option<String>,
+    /// `chatgpt_user_id`.
+    pub chatgpt_user_id: Option<String>,
+    /// `email` (an empty string means none).
+    pub email: Option<String>,
+    /// `plan_type`.
+    pub plan_type: Option<String>,
+    /// `chatgpt_account_is_fedramp`.
+    pub chatgpt_account_is_fedramp: Option<bool>,
+    /// `task_id`.
+    pub task_id: Option<String>,
+    /// `registered_at` (RFC 3339), kept as text.
+    pub registered_at: Option<String>,
+    /// `workspace_id` (oldest record generation).
+    pub workspace_id: Option<String>,
+    /// `background_task_id` (oldest record generation).
+    pub background_task_id: Option<String>,
+    /// Fields this version does not know, kept for the rewrite.
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for AgentIdentityRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentIdentityRecord")
+            .field("agent_runtime_id", &self.agent_runtime_id)
+            .field("agent_private_key", &self.agent_private_key)
+            .field("account_id", &self.account_id)
+            .field("chatgpt_user_id", &self.chatgpt_user_id)
+            .field("email", &self.email)
+            .field("plan_type", &self.plan_type)
+            .field(
+                "chatgpt_account_is_fedramp",
+                &self.chatgpt_account_is_fedramp,
+            )
+            .field("task_id", &self.task_id)
+            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The whole `auth.json` document.
+#[derive(Clone, PartialEq, Default)]
+pub struct AuthDotJson {
+    /// `auth_mode`; when absent the mode is derived (see [`AuthDotJson::resolved_mode`]).
+    pub auth_mode: Option<AuthMode>,
+    /// `OPENAI_API_KEY`; always written, as `null` when absent.
+    pub openai_api_key: Option<SecretString>,
+    /// `tokens` of a ChatGPT login.
+    pub tokens: Option<StoredTokens>,
+    /// `last_refresh`.
+    pub last_refresh: Option<StoredTimestamp>,
+    /// `agent_identity`.
+    pub agent_identity: Option<StoredAgentIdentity>,
+    /// Top-level fields this version does not know (for example
+    /// `personal_access_token`), kept for the rewrite.
+    pub extra: Map<String, Value>,
+}
+
+impl fmt::Debug for AuthDotJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthDotJson")
+            .field("auth_mode", &self.auth_mode)
+            .field("openai_api_key", &self.openai_api_key)
+            .field("tokens", &self.tokens)
+            .field("last_refresh", &self.last_refresh)
+            .field("agent_identity", &self.agent_identity)
+            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// What is wrong with an `auth.json` document. Never quotes a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthJsonProblem {
+    /// Zero bytes, or only whitespace.
+    #[error("it is empty")]
+    Empty,
+    /// Not UTF-8 text (binary junk).
+    #[error("it is not UTF-8 text (binary data?)")]
+    NotText,
+    /// The JSON ends early, as a truncated write would leave it.
+    #[error("the JSON ends unexpectedly at line {line}, column {column} (truncated?)")]
+    Truncated {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// Not valid JSON.
+    #[error("it is not valid JSON: {message}")]
+    Syntax {
+        /// The parser's description, with line and column (no content).
+        message: String,
+    },
+    /// The document or a field has the wrong JSON type.
+    #[error("`{field}` must be {expected}, but it is {found}")]
+    WrongType {
+        /// Dotted path of the field (`.` for the document itself).
+        field: String,
+        /// What was expected.
+        expected: &'static str,
+        /// The JSON type found.
+        found: &'static str,
+    },
+    /// A required field is missing.
+    #[error("`{field}` is missing")]
+    Missing {
+        /// Dotted path of the field.
+        field: String,
+    },
+    /// A field has the right type but an unusable value.
+    #[error("`{field}` {problem}")]
+    InvalidValue {
+        /// Dotted path of the field.
+        field: String,
+        /// What is wrong with the value.
+        problem: String,
+    },
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn wrong_type(field: &str, expected: &'static str, value: &Value) -> AuthJsonProblem {
+    AuthJsonProblem::WrongType {
+        field: field.to_owned(),
+        expected,
+        found: json_type(value),
+    }
+}
+
+/// Takes an optional string field; `null` counts as absent.
+fn opt_string(
+    map: &mut Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, AuthJsonProblem> {
+    match map.shift_remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => Err(wrong_type(path, "a string", &other)),
+    }
+}
+
+fn opt_bool(
+    map: &mut Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<bool>, AuthJsonProblem> {
+    match map.shift_remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(flag)) => Ok(Some(flag)),
+        Some(other) => Err(wrong_type(path, "true or false", &other)),
+    }
+}
+
+fn required_string(
+    map: &mut Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<String, AuthJsonProblem> {
+    opt_string(map, key, path)?.ok_or_else(|| AuthJsonProblem::Missing {
+        field: path.to_owned(),
+    })
+}
+
+impl AuthDotJson {
+    /// Parses `auth.json` bytes.
+    pub fn from_json_bytes(bytes: &[u8]) -> Result<Self, AuthJsonProblem> {
+        let text = std::str::from_utf8(bytes).map_err(|_| AuthJsonProblem::NotText)?;
+        if text.trim().is_empty() {
+            return Err(AuthJsonProblem::Empty);
+        }
+        let value: Value = serde_json::from_str(text).map_err(|err| {
+            if err.is_eof() {
+                AuthJsonProblem::Truncated {
+                    line: err.line(),
+                    column: err.column(),
+                }
+            } else {
+                // serde_json syntax errors describe the position and the kind
+                // of mistake, never the surrounding content.
+                AuthJsonProblem::Syntax {
+                    message: err.to_string(),
+                }
+            }
+        })?;
+        Self::from_json_value(value)
+    }
+
+    /// Builds the document from parsed JSON.
+    pub fn from_json_value(value: Value) -> Result<Self, AuthJsonProblem> {
+        let Value::Object(mut map) = value else {
+            return Err(wrong_type(".", "a JSON object", &value));
+        };
+        let auth_mode = match map.shift_remove("auth_mode") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(AuthMode::parse(&text).ok_or_else(|| {
+                AuthJsonProblem::InvalidValue {
+                    field: "auth_mode".to_owned(),
+                    problem: format!(
+                        "is {}, which is not one of apikey, chatgpt, chatgptAuthTokens, agentIdentity",
+                        describe_short_text(&text)
+                    ),
+                }
+            })?),
+            Some(other) => return Err(wrong_type("auth_mode", "a string", &other)),
+        };
+        let openai_api_key =
+            opt_string(&mut map, "OPENAI_API_KEY", "OPENAI_API_KEY")?.map(SecretString::from);
+        let tokens = match map.shift_remove("tokens") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(tokens)) => Some(parse_tokens(tokens)?),
+            Some(other) => return Err(wrong_type("tokens", "an object", &other)),
+        };
+        let last_refresh = match opt_string(&mut map, "last_refresh", "last_refresh")? {
+            None => None,
+            Some(text) if text.trim().is_empty() => None,
+            Some(text) => Some(StoredTimestamp::parse(&text).ok_or_else(|| {
+                AuthJsonProblem::InvalidValue {
+                    field: "last_refresh".to_owned(),
+                    problem: "is not an RFC 3339 timestamp".to_owned(),
+                }
+            })?),
+        };
+        let agent_identity = match map.shift_remove("agent_identity") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(jwt)) => Some(StoredAgentIdentity::Jwt(SecretString::from(jwt))),
+            Some(Value::Object(record)) => Some(StoredAgentIdentity::Record(Box::new(
+                parse_agent_record(record)?,
+            ))),
+            Some(other) => {
+                return Err(wrong_type(
+                    "agent_identity",
+                    "a JWT string or an object",
+                    &other,
+                ));
+            }
+        };
+        Ok(Self {
+            auth_mode,
+            openai_api_key,
+            tokens,
+            last_refresh,
+            agent_identity,
+            extra: map,
+        })
+    }
+
+    /// The mode this document means: `auth_mode` when present, else API key
+    /// when `OPENAI_API_KEY` is set, else ChatGPT.
+    pub fn resolved_mode(&self) -> AuthMode {
+        match (self.auth_mode, &self.openai_api_key) {
+            (Some(mode), _) => mode,
+            (None, Some(_)) => AuthMode::ApiKey,
+            (None, None) => AuthMode::Chatgpt,
+        }
+    }
+
+    /// The document as JSON, keys in the order the official CLI writes them,
+    /// unknown keys last.
+    pub fn to_json_value(&self) -> Value {
+        let mut map = Map::new();
+        if let Some(mode) = self.auth_mode {
+            map.insert("auth_mode".into(), Value::String(mode.as_str().to_owned()));
+        }
+        map.insert(
+            "OPENAI_API_KEY".into(),
+            self.openai_api_key
+                .as_ref()
+                .map_or(Value::Null, |key| Value::String(key.expose().to_owned())),
+        );
+        if let Some(tokens) = &self.tokens {
+            map.insert("tokens".into(), tokens_to_json(tokens));
+        }
+        if let Some(last_refresh) = &self.last_refresh {
+            map.insert(
+                "last_refresh".into(),
+                Value::String(last_refresh.as_str().to_owned()),
+            );
+        }
+        if let Some(identity) = &self.agent_identity {
+            let value = match identity {
+                StoredAgentIdentity::Jwt(jwt) => Value::String(jwt.expose().to_owned()),
+                StoredAgentIdentity::Record(record) => agent_record_to_json(record),
+            };
+            map.insert("agent_identity".into(), value);
+        }
+        for (key, value) in &self.extra {
+            map.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+        Value::Object(map)
+    }
+
+    /// Pretty JSON (two-space indent), as written to `auth.json`.
+    pub fn to_pretty_json(&self) -> String {
+        // Serialising a `Value` cannot fail.
+        serde_json::to_string_pretty(&self.to_json_value()).unwrap_or_default()
+    }
+
+    /// Compact JSON, as stored in the keyring.
+    pub fn to_compact_json(&self) -> String {
+        self.to_json_value().to_string()
+    }
+
+    /// An API-key login document: `{"auth_mode":"apikey","OPENAI_API_KEY":key}`.
+    pub fn api_key(key: SecretString) -> Self {
+        Self {
+            auth_mode: Some(AuthMode::ApiKey),
+            openai_api_key: Some(key),
+            ..Self::default()
+        }
+    }
+
+    /// An agent identity login document holding only the JWT.
+    pub fn agent_identity_jwt(jwt: SecretString) -> Self {
+        Self {
+            auth_mode: Some(AuthMode::AgentIdentity),
+            agent_identity: Some(StoredAgentIdentity::Jwt(jwt)),
+            ..Self::default()
+        }
+    }
+
+    /// A managed ChatGPT login document (`auth_mode: chatgpt`), as a browser
+    /// or device-code login writes it.
+    pub fn chatgpt(
+        tokens: StoredTokens,
+        exchanged_api_key: Option<SecretString>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            auth_mode: Some(AuthMode::Chatgpt),
+            openai_api_key: exchanged_api_key,
+            tokens: Some(tokens),
+            last_refresh: Some(StoredTimestamp::new(now)),
+            ..Self::default()
+        }
+    }
+}
+
+impl StoredTokens {
+    /// Tokens from a token response; `account_id` usually comes from the
+    /// id token's `chatgpt_account_id` claim.
+    pub fn new(
+        id_token: SecretString,
+        access_token: SecretString,
+        refresh_token: SecretString,
+        account_id: Option<String>,
+    ) -> Self {
+        Self {
+            id_token: Some(StoredIdToken::Jwt(id_token)),
+            access_token,
+            refresh_token,
+            account_id,
+            extra: Map::new(),
+        }
+    }
+}
+
+fn describe_short_text(text: &str) -> String {
+    if text.is_empty() {
+        "an empty string".to_owned()
+    } else if text.len() <= 32 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        format!("{text:?}")
+    } else {
+        "an unrecognised string".to_owned()
+    }
+}
+
+fn parse_tokens(mut map: Map<String, Value>) -> Result<StoredTokens, AuthJsonProblem> {
+    let id_token = match map.shift_remove("id_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(jwt)) => Some(StoredIdToken::Jwt(SecretString::from(jwt))),
+        Some(Value::Object(object)) => Some(StoredIdToken::Legacy(LegacyIdToken(object))),
+        Some(other) => {
+            return Err(wrong_type(
+                "tokens.id_token",
+                "a JWT string or an object",
+                &other,
+            ));
+        }
+    };
+    let access_token = SecretString::from(required_string(
+        &mut map,
+        "access_token",
+        "tokens.access_token",
+    )?);
+    let refresh_token = SecretString::from(required_string(
+        &mut map,
+        "refresh_token",
+        "tokens.refresh_token",
+    )?);
+    let account_id = opt_string(&mut map, "account_id", "tokens.account_id")?;
+    Ok(StoredTokens {
+        id_token,
+        access_token,
+        refresh_token,
+        account_id,
+        extra: map,
+    })
+}
+
+fn tokens_to_json(tokens: &StoredTokens) -> Value {
+    let mut map = Map::new();
+    match &tokens.id_token {
+        Some(StoredIdToken::Jwt(jwt)) => {
+            map.insert("id_token".into(), Value::String(jwt.expose().to_owned()));
+        }
+        Some(StoredIdToken::Legacy(object)) => {
+            map.insert("id_token".into(), Value::Object(object.0.clone()));
+        }
+        None => {}
+    }
+    map.insert(
+        "access_token".into(),
+        Value::String(tokens.access_token.expose().to_owned()),
+    );
+    map.insert(
+        "refresh_token".into(),
+        Value::String(tokens.refresh_token.expose().to_owned()),
+    );
+    map.insert(
+        "account_id".into(),
+        tokens
+            .account_id
+            .as_ref()
+            .map_or(Value::Null, |id| Value::String(id.clone())),
+    );
+    for (key, value) in &tokens.extra {
+        map.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    Value::Object(map)
+}
+
+fn parse_agent_record(mut map: Map<String, Value>) -> Result<AgentIdentityRecord, AuthJsonProblem> {
+    let p = |key: &str| format!("agent_identity.{key}");
+    Ok(AgentIdentityRecord {
+        agent_runtime_id: opt_string(&mut map, "agent_runtime_id", &p("agent_runtime_id"))?,
+        agent_private_key: opt_string(&mut map, "agent_private_key", &p("agent_private_key"))?
+            .map(SecretString::from),
+        account_id: opt_string(&mut map, "account_id", &p("account_id"))?,
+        chatgpt_user_id: opt_string(&mut map, "chatgpt_user_id", &p("chatgpt_user_id"))?,
+        email: opt_string(&mut map, "email", &p("email"))?,
+        plan_type: opt_string(&mut map, "plan_type", &p("plan_type"))?,
+        chatgpt_account_is_fedramp: opt_bool(
+            &mut map,
+            "chatgpt_account_is_fedramp",
+            &p("chatgpt_account_is_fedramp"),
+        )?,
+        task_id: opt_string(&mut map, "task_id", &p("task_id"))?,
+        registered_at: opt_string(&mut map, "registered_at", &p("registered_at"))?,
+        workspace_id: opt_string(&mut map, "workspace_id", &p("workspace_id"))?,
+        background_task_id: opt_string(&mut map, "background_task_id", &p("background_task_id"))?,
+        extra: map,
+    })
+}
+
+fn agent_record_to_json(record: &AgentIdentityRecord) -> Value {
+    let mut map = Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            map.insert(key.to_owned(), value);
+        }
+    };
+    let text = |value: &Option<String>| value.as_ref().map(|v| Value::String(v.clone()));
+    put("workspace_id", text(&record.workspace_id));
+    put("agent_runtime_id", text(&record.agent_runtime_id));
+    put(
+        "agent_private_key",
+        record
+            .agent_private_key
+            .as_ref()
+            .map(|key| Value::String(key.expose().to_owned())),
+    );
+    put("account_id", text(&record.account_id));
+    put("chatgpt_user_id", text(&record.chatgpt_user_id));
+    put("email", text(&record.email));
+    put("plan_type", text(&record.plan_type));
+    put(
+        "chatgpt_account_is_fedramp",
+        record.chatgpt_account_is_fedramp.map(Value::Bool),
+    );
+    put("task_id", text(&record.task_id));
+    put("registered_at", text(&record.registered_at));
+    put("background_task_id", text(&record.background_task_id));
+    for (key, value) in &record.extra {
+        map.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    Value::Object(map)
+}

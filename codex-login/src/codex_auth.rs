@@ -1,0 +1,576 @@
+//! `CodexAuth`: one immutable snapshot of the credentials in use.
+//!
+//! A snapshot is cheap to clone (one `Arc`) and never changes; refreshing
+//! produces a new snapshot. It knows its mode, exposes the identity
+//! accessors callers need, and makes the [`SharedAuthProvider`] that puts the
+//! right headers on requests.
+
+use crate::auth_dot_json::{
+    AgentIdentityRecord, AuthDotJson, AuthMode, StoredAgentIdentity, StoredIdToken,
+    StoredTimestamp, StoredTokens,
+};
+use crate::token_claims::{
+    AgentIdentityClaims, IdTokenClaims, JwtDecodeError, PlanType, jwt_expiry,
+};
+use chrono::{DateTime, Utc};
+use codex_auth_provider::headers::{CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
+use codex_auth_provider::{
+    AuthProvider, BearerAuth, SecretString, SharedAuthProvider, visible_header_value,
+};
+use http::{HeaderMap, HeaderValue};
+use std::fmt;
+use std::sync::Arc;
+
+/// The upstream message when an API-key login has no key.
+pub const API_KEY_MISSING_MESSAGE: &str = "API key auth is missing a key.";
+/// The upstream message when ChatGPT token data is absent.
+pub const TOKEN_DATA_UNAVAILABLE_MESSAGE: &str = "Token data is not available.";
+/// The upstream message when host-supplied tokens lack an account id.
+pub const EXTERNAL_TOKENS_MISSING_METADATA_MESSAGE: &str =
+    "external auth tokens are missing ChatGPT metadata";
+
+/// For host-supplied tokens (`chatgptAuthTokens`, kept only in memory), the
+/// field of `tokens` that records the plan the host named.
+pub const EXTERNAL_PLAN_TYPE_FIELD: &str = "chatgpt_plan_type";
+
+/// Why a document or token cannot become a [`CodexAuth`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthDataError {
+    /// `apikey` mode without a (non-empty) `OPENAI_API_KEY`.
+    #[error("API key auth is missing a key.")]
+    MissingApiKey,
+    /// A ChatGPT mode without `tokens`.
+    #[error("Token data is not available.")]
+    TokenDataUnavailable,
+    /// A ChatGPT mode whose `tokens.access_token` is empty.
+    #[error("`tokens.access_token` is empty")]
+    EmptyAccessToken,
+    /// `tokens.id_token` is not a readable JWT.
+    #[error("`tokens.id_token` cannot be read: {0}")]
+    IdToken(JwtDecodeError),
+    /// `agentIdentity` mode without `agent_identity`.
+    #[error("agentIdentity auth is missing `agent_identity`")]
+    MissingAgentIdentity,
+    /// The agent identity JWT cannot be read.
+    #[error("the agent identity JWT cannot be read: {0}")]
+    AgentIdentityJwt(JwtDecodeError),
+    /// The agent identity has no runtime id or private key.
+    #[error("the agent identity is missing `{0}`")]
+    AgentIdentityIncomplete(&'static str),
+    /// Host-supplied ChatGPT tokens without an account id.
+    #[error("external auth tokens are missing ChatGPT metadata")]
+    ExternalTokensMissingMetadata,
+}
+
+/// The ChatGPT tokens of a snapshot, with the claims read from them.
+#[derive(Debug, Clone)]
+pub struct ChatgptTokens {
+    /// Claims from the id token (or, for host-supplied tokens, the access token).
+    pub id_token: IdTokenClaims,
+    /// The raw id token, when there is one.
+    pub raw_id_token: Option<SecretString>,
+    /// The bearer access token.
+    pub access_token: SecretString,
+    /// The refresh token (empty for host-supplied tokens).
+    pub refresh_token: SecretString,
+    /// `tokens.account_id` as stored.
+    pub account_id: Option<String>,
+    /// `exp` of the access token, when it is a JWT with one.
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+}
+
+/// An agent identity, from the stored record or the JWT's claims.
+#[derive(Debug, Clone)]
+pub struct AgentIdentityAuth {
+    /// `agent_runtime_id`.
+    pub agent_runtime_id: String,
+    /// `agent_private_key` (standard base64 PKCS#8 Ed25519).
+    pub agent_private_key: SecretString,
+    /// The ChatGPT account (workspace) id.
+    pub account_id: Option<String>,
+    /// The ChatGPT user id.
+    pub chatgpt_user_id: Option<String>,
+    /// The email, when known.
+    pub email: Option<String>,
+    /// The plan.
+    pub plan_type: Option<PlanType>,
+    /// Whether the account is FedRAMP.
+    pub is_fedramp: bool,
+    /// The task id, when one is registered and stored.
+    pub task_id: Option<String>,
+    /// The JWT this identity came from, when it came from one.
+    pub jwt: Option<SecretString>,
+    /// `exp` of the JWT.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+enum Credentials {
+    ApiKey(SecretString),
+    Chatgpt(ChatgptTokens),
+    AgentIdentity(AgentIdentityAuth),
+}
+
+#[derive(Debug)]
+struct Snapshot {
+    mode: AuthMode,
+    credentials: Credentials,
+    last_refresh: Option<DateTime<Utc>>,
+    document: Option<AuthDotJson>,
+}
+
+/// An immutable snapshot of the credentials in use.
+#[derive(Clone)]
+pub struct CodexAuth {
+    inner: Arc<Snapshot>,
+}
+
+impl fmt::Debug for CodexAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodexAuth")
+            .field("mode", &self.inner.mode)
+            .field("account_id", &self.account_id())
+            .field("email", &self.email())
+            .field("credentials", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl CodexAuth {
+    /// An API-key snapshot (for example from `CODEX_API_KEY`); no document.
+    pub fn from_api_key(key: SecretString) -> Result<Self, AuthDataError> {
+        if key.expose().trim().is_empty() {
+            return Err(AuthDataError::MissingApiKey);
+        }
+        Ok(Self::build(
+            AuthMode::ApiKey,
+            Credentials::ApiKey(key),
+            None,
+            None,
+        ))
+    }
+
+    /// An agent identity snapshot from a JWT (for example from
+    /// `CODEX_ACCESS_TOKEN`), reading its claims without verification; no document.
+    pub fn from_agent_identity_jwt(jwt: SecretString) -> Result<Self, AuthDataError> {
+        let identity = agent_identity_from_jwt(jwt)?;
+        Ok(Self::build(
+            AuthMode::AgentIdentity,
+            Credentials::AgentIdentity(identity),
+            None,
+            None,
+        ))
+    }
+
+    /// Tokens supplied by a host app (`chatgptAuthTokens`): the access token
+    /// is read as if it were an id token, the supplied account id and plan
+    /// win over its claims, and `last_refresh` is `now`.
+    pub fn from_external_chatgpt_tokens(
+        access_token: SecretString,
+        account_id: &str,
+        plan_type: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, AuthDataError> {
+        if account_id.trim().is_empty() {
+            return Err(AuthDataError::ExternalTokensMissingMetadata);
+        }
+        if access_token.expose().is_empty() {
+            return Err(AuthDataError::EmptyAccessToken);
+        }
+        let mut extra = serde_json::Map::new();
+        if let Some(plan) = plan_type.filter(|p| !p.trim().is_empty()) {
+            extra.insert(
+                EXTERNAL_PLAN_TYPE_FIELD.to_owned(),
+                serde_json::Value::String(plan.to_owned()),
+            );
+        }
+        let document = AuthDotJson {
+            auth_mode: Some(AuthMode::ChatgptAuthTokens),
+            tokens: Some(StoredTokens {
+                id_token: Some(StoredIdToken::Jwt(access_token.clone())),
+                access_token,
+                refresh_token: SecretString::new(""),
+                account_id: Some(account_id.to_owned()),
+                extra,
+            }),
+            last_refresh: Some(StoredTimestamp::new(now)),
+            ..AuthDotJson::default()
+        };
+        Self::from_auth_dot_json(document)
+    }
+
+    /// Builds the snapshot a stored document means (mode resolution as in
+    /// [`AuthDotJson::resolved_mode`]). The document is kept for rewrites.
+    pub fn from_auth_dot_json(document: AuthDotJson) -> Result<Self, AuthDataError> {
+        let mode = document.resolved_mode();
+        let last_refresh = document.last_refresh.as_ref().map(StoredTimestamp::instant);
+        let credentials = match mode {
+            AuthMode::ApiKey => match &document.openai_api_key {
+                Some(key) if !key.expose().trim().is_empty() => Credentials::ApiKey(key.clone()),
+                _ => return Err(AuthDataError::MissingApiKey),
+            },
+            AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens => {
+                let tokens = document
+                    .tokens
+                    .as_ref()
+                    .ok_or(AuthDataError::TokenDataUnavailable)?;
+                let mut parsed = chatgpt_tokens(tokens)?;
+                if mode == AuthMode::ChatgptAuthTokens {
+                    apply_external_metadata(&mut parsed, tokens);
+                }
+                Credentials::Chatgpt(parsed)
+            }
+            AuthMode::AgentIdentity => match &document.agent_identity {
+                Some(StoredAgentIdentity::Jwt(jwt)) => {
+                    Credentials::AgentIdentity(agent_identity_from_jwt(jwt.clone())?)
+                }
+                Some(StoredAgentIdentity::Record(record)) => {
+                    Credentials::AgentIdentity(agent_identity_from_record(record)?)
+                }
+                None => return Err(AuthDataError::MissingAgentIdentity),
+            },
+        };
+        Ok(Self::build(mode, credentials, last_refresh, Some(document)))
+    }
+
+    fn build(
+        mode: AuthMode,
+        credentials: Credentials,
+        last_refresh: Option<DateTime<Utc>>,
+        document: Option<AuthDotJson>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Snapshot {
+                mode,
+                credentials,
+                last_refresh,
+                document,
+            }),
+        }
+    }
+
+    /// The fine mode: `apikey`, `chatgpt`, `chatgptAuthTokens` or `agentIdentity`.
+    pub fn auth_mode(&self) -> AuthMode {
+        self.inner.mode
+    }
+
+    /// The coarse mode: host-supplied tokens report [`AuthMode::Chatgpt`].
+    pub fn coarse_auth_mode(&self) -> AuthMode {
+        match self.inner.mode {
+            AuthMode::ChatgptAuthTokens => AuthMode::Chatgpt,
+            mode => mode,
+        }
+    }
+
+    /// Whether this is an API-key login.
+    pub fn is_api_key_auth(&self) -> bool {
+        self.inner.mode == AuthMode::ApiKey
+    }
+
+    /// Whether this is a ChatGPT login (managed or host-supplied tokens).
+    pub fn is_chatgpt_auth(&self) -> bool {
+        matches!(
+            self.inner.mode,
+            AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens
+        )
+    }
+
+    /// Whether the ChatGPT tokens were supplied by a host app (never refreshed here).
+    pub fn is_external_chatgpt_tokens(&self) -> bool {
+        self.inner.mode == AuthMode::ChatgptAuthTokens
+    }
+
+    /// Whether requests go to the ChatGPT (Codex) backend rather than the API.
+    pub fn uses_codex_backend(&self) -> bool {
+        !self.is_api_key_auth()
+    }
+
+    /// The API key of an API-key login.
+    pub fn api_key(&self) -> Option<&SecretString> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The ChatGPT tokens, when this is a ChatGPT login.
+    pub fn chatgpt_tokens(&self) -> Option<&ChatgptTokens> {
+        match &self.inner.credentials {
+            Credentials::Chatgpt(tokens) => Some(tokens),
+            _ => None,
+        }
+    }
+
+    /// The ChatGPT tokens, or upstream's `Token data is not available.`
+    pub fn token_data(&self) -> Result<&ChatgptTokens, AuthDataError> {
+        self.chatgpt_tokens()
+            .ok_or(AuthDataError::TokenDataUnavailable)
+    }
+
+    /// The agent identity, when this is an agent identity login.
+    pub fn agent_identity(&self) -> Option<&AgentIdentityAuth> {
+        match &self.inner.credentials {
+            Credentials::AgentIdentity(identity) => Some(identity),
+            _ => None,
+        }
+    }
+
+    /// The bearer token sent as `Authorization: Bearer`: the API key or the
+    /// access token. Agent identities have none.
+    pub fn bearer_token(&self) -> Option<&SecretString> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(key) => Some(key),
+            Credentials::Chatgpt(tokens) => Some(&tokens.access_token),
+            Credentials::AgentIdentity(_) => None,
+        }
+    }
+
+    /// The refresh token of a ChatGPT login (empty for host-supplied tokens).
+    pub fn refresh_token(&self) -> Option<&SecretString> {
+        self.chatgpt_tokens().map(|tokens| &tokens.refresh_token)
+    }
+
+    /// The ChatGPT account (workspace) id: `tokens.account_id`, else the id
+    /// token's `chatgpt_account_id`; for agent identities, the identity's.
+    pub fn account_id(&self) -> Option<&str> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(_) => None,
+            Credentials::Chatgpt(tokens) => tokens
+                .account_id
+                .as_deref()
+                .filter(|id| !id.is_empty())
+                .or(tokens.id_token.chatgpt_account_id.as_deref()),
+            Credentials::AgentIdentity(identity) => identity.account_id.as_deref(),
+        }
+    }
+
+    /// The account email, when known.
+    pub fn email(&self) -> Option<&str> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(_) => None,
+            Credentials::Chatgpt(tokens) => tokens.id_token.email.as_deref(),
+            Credentials::AgentIdentity(identity) => identity.email.as_deref(),
+        }
+    }
+
+    /// The ChatGPT user id, when known.
+    pub fn chatgpt_user_id(&self) -> Option<&str> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(_) => None,
+            Credentials::Chatgpt(tokens) => tokens.id_token.chatgpt_user_id.as_deref(),
+            Credentials::AgentIdentity(identity) => identity.chatgpt_user_id.as_deref(),
+        }
+    }
+
+    /// The plan, when the tokens name one.
+    pub fn plan_type(&self) -> Option<&PlanType> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(_) => None,
+            Credentials::Chatgpt(tokens) => tokens.id_token.plan_type.as_ref(),
+            Credentials::AgentIdentity(identity) => identity.plan_type.as_ref(),
+        }
+    }
+
+    /// The plan, with upstream's rule that a missing plan is `Unknown`.
+    pub fn account_plan_type(&self) -> PlanType {
+        self.plan_type()
+            .cloned()
+            .unwrap_or_else(|| PlanType::Unknown(String::new()))
+    }
+
+    /// Whether the plan is a workspace plan.
+    pub fn is_workspace_account(&self) -> bool {
+        self.plan_type().is_some_and(PlanType::is_workspace)
+    }
+
+    /// Whether the account is FedRAMP (requests then carry `X-OpenAI-Fedramp: true`).
+    pub fn is_fedramp_account(&self) -> bool {
+        match &self.inner.credentials {
+            Credentials::ApiKey(_) => false,
+            Credentials::Chatgpt(tokens) => tokens.id_token.is_fedramp,
+            Credentials::AgentIdentity(identity) => identity.is_fedramp,
+        }
+    }
+
+    /// When the access token (or agent identity JWT) expires, if it says.
+    pub fn access_token_expires_at(&self) -> Option<DateTime<Utc>> {
+        match &self.inner.credentials {
+            Credentials::ApiKey(_) => None,
+            Credentials::Chatgpt(tokens) => tokens.access_token_expires_at,
+            Credentials::AgentIdentity(identity) => identity.expires_at,
+        }
+    }
+
+    /// `last_refresh` of the stored document.
+    pub fn last_refresh(&self) -> Option<DateTime<Utc>> {
+        self.inner.last_refresh
+    }
+
+    /// The stored document this snapshot was made from (none for env sources).
+    pub fn document(&self) -> Option<&AuthDotJson> {
+        self.inner.document.as_ref()
+    }
+
+    /// Whether two snapshots hold the same credentials (mode and secrets).
+    pub fn same_credentials(&self, other: &CodexAuth) -> bool {
+        if self.inner.mode != other.inner.mode {
+            return false;
+        }
+        match (&self.inner.credentials, &other.inner.credentials) {
+            (Credentials::ApiKey(a), Credentials::ApiKey(b)) => a == b,
+            (Credentials::Chatgpt(a), Credentials::Chatgpt(b)) => {
+                a.access_token == b.access_token
+                    && a.refresh_token == b.refresh_token
+                    && a.account_id == b.account_id
+            }
+            (Credentials::AgentIdentity(a), Credentials::AgentIdentity(b)) => {
+                a.agent_runtime_id == b.agent_runtime_id
+                    && a.agent_private_key == b.agent_private_key
+                    && a.task_id == b.task_id
+                    && a.jwt == b.jwt
+            }
+            _ => false,
+        }
+    }
+
+    /// The provider that puts this snapshot's headers on requests:
+    /// - API key: `Authorization: Bearer <key>`;
+    /// - ChatGPT: `Authorization: Bearer <access token>`, `ChatGPT-Account-ID`,
+    ///   and `X-OpenAI-Fedramp: true` for FedRAMP accounts;
+    /// - agent identity: only `ChatGPT-Account-ID` and FedRAMP. The
+    ///   `Authorization: AgentAssertion` header needs a registered task, which
+    ///   `codex-agent-identity` adds; until then no `Authorization` is sent,
+    ///   as upstream does while the task id is not initialised.
+    pub fn provider(&self) -> SharedAuthProvider {
+        match &self.inner.credentials {
+            Credentials::ApiKey(key) => Arc::new(BearerAuth::new(key)),
+            Credentials::Chatgpt(tokens) => Arc::new(
+                BearerAuth::new(&tokens.access_token)
+                    .with_account_id(self.account_id())
+                    .with_fedramp(tokens.id_token.is_fedramp),
+            ),
+            Credentials::AgentIdentity(identity) => Arc::new(AccountHeadersOnly::new(
+                identity.account_id.as_deref(),
+                identity.is_fedramp,
+            )),
+        }
+    }
+}
+
+fn chatgpt_tokens(tokens: &StoredTokens) -> Result<ChatgptTokens, AuthDataError> {
+    if tokens.access_token.expose().is_empty() {
+        return Err(AuthDataError::EmptyAccessToken);
+    }
+    let (id_token, raw_id_token) = match &tokens.id_token {
+        Some(StoredIdToken::Jwt(jwt)) if !jwt.expose().is_empty() => (
+            IdTokenClaims::parse(jwt.expose()).map_err(AuthDataError::IdToken)?,
+            Some(jwt.clone()),
+        ),
+        Some(StoredIdToken::Jwt(_)) | None => (IdTokenClaims::default(), None),
+        Some(StoredIdToken::Legacy(object)) => match object.0.get("raw_jwt") {
+            Some(serde_json::Value::String(jwt)) => (
+                IdTokenClaims::parse(jwt).map_err(AuthDataError::IdToken)?,
+                Some(SecretString::new(jwt.clone())),
+            ),
+            _ => (IdTokenClaims::from_claims(&object.0), None),
+        },
+    };
+    Ok(ChatgptTokens {
+        id_token,
+        raw_id_token,
+        access_token_expires_at: jwt_expiry(tokens.access_token.expose()),
+        access_token: tokens.access_token.clone(),
+        refresh_token: tokens.refresh_token.clone(),
+        account_id: tokens.account_id.clone(),
+    })
+}
+
+/// Host-supplied tokens: the supplied account id and plan win over the
+/// access token's claims; a missing plan is `Unknown("unknown")`.
+fn apply_external_metadata(parsed: &mut ChatgptTokens, stored: &StoredTokens) {
+    if let Some(account_id) = stored.account_id.as_ref().filter(|id| !id.is_empty()) {
+        parsed.id_token.chatgpt_account_id = Some(account_id.clone());
+    }
+    let supplied = stored
+        .extra
+        .get(EXTERNAL_PLAN_TYPE_FIELD)
+        .and_then(serde_json::Value::as_str)
+        .map(PlanType::from_raw);
+    parsed.id_token.plan_type = Some(
+        supplied
+            .or_else(|| parsed.id_token.plan_type.clone())
+            .unwrap_or_else(|| PlanType::Unknown("unknown".to_owned())),
+    );
+}
+
+fn agent_identity_from_jwt(jwt: SecretString) -> Result<AgentIdentityAuth, AuthDataError> {
+    let claims =
+        AgentIdentityClaims::parse(jwt.expose()).map_err(AuthDataError::AgentIdentityJwt)?;
+    Ok(AgentIdentityAuth {
+        agent_runtime_id: claims
+            .agent_runtime_id
+            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_runtime_id"))?,
+        agent_private_key: claims
+            .agent_private_key
+            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_private_key"))?,
+        account_id: claims.account_id,
+        chatgpt_user_id: claims.chatgpt_user_id,
+        email: claims.email,
+        plan_type: claims.plan_type,
+        is_fedramp: claims.is_fedramp,
+        task_id: None,
+        jwt: Some(jwt),
+        expires_at: claims.expires_at,
+    })
+}
+
+fn agent_identity_from_record(
+    record: &AgentIdentityRecord,
+) -> Result<AgentIdentityAuth, AuthDataError> {
+    let non_blank = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+    Ok(AgentIdentityAuth {
+        agent_runtime_id: non_blank(&record.agent_runtime_id)
+            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_runtime_id"))?,
+        agent_private_key: record
+            .agent_private_key
+            .clone()
+            .filter(|key| !key.expose().trim().is_empty())
+            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_private_key"))?,
+        account_id: non_blank(&record.account_id).or_else(|| non_blank(&record.workspace_id)),
+        chatgpt_user_id: non_blank(&record.chatgpt_user_id),
+        email: non_blank(&record.email),
+        plan_type: non_blank(&record.plan_type).map(|raw| PlanType::from_raw(&raw)),
+        is_fedramp: record.chatgpt_account_is_fedramp.unwrap_or(false),
+        task_id: non_blank(&record.task_id).or_else(|| non_blank(&record.background_task_id)),
+        jwt: None,
+        expires_at: None,
+    })
+}
+
+/// Adds `ChatGPT-Account-ID` (and FedRAMP) but no `Authorization`: what an
+/// agent identity sends before a task is registered.
+#[derive(Debug, Clone)]
+struct AccountHeadersOnly {
+    account_id: Option<HeaderValue>,
+    fedramp: bool,
+}
+
+impl AccountHeadersOnly {
+    fn new(account_id: Option<&str>, fedramp: bool) -> Self {
+        Self {
+            account_id: account_id.and_then(|id| visible_header_value("chatgpt-account-id", id)),
+            fedramp,
+        }
+    }
+}
+
+impl AuthProvider for AccountHeadersOnly {
+    fn add_auth_headers(&self, headers: &mut HeaderMap) {
+        if let Some(value) = &self.account_id {
+            headers.insert(CHATGPT_ACCOUNT_ID, value.clone());
+        }
+        if self.fedramp {
+            headers.insert(X_OPENAI_FEDRAMP, HeaderValue::from_static("true"));
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Turning an authorization code into a persisted ChatGPT login: exchange, workspace check,
+//! optional API-key exchange, save.
+
+use codex_auth_provider::SecretString;
+use tracing::{debug, info, warn};
+
+use super::login_claims::{InvalidIdToken, LoginClaims};
+use super::logout::{
+    REVOKE_TIMEOUT, Revocation, RevokedTokenKind, revocation_target, send_revocation,
+};
+use super::persist::{CredentialTarget, PersistError, persist_chatgpt_login};
+use super::token_endpoint::{
+    ExchangedTokens, TokenExchangeError, exchange_code_for_tokens, obtain_api_key_best_effort,
+};
+use super::workspace_check::{WorkspaceRestrictionError, check_login_workspace};
+use crate::auth_dot_json::AuthDotJson;
+use crate::http_client::HttpClientFactory;
+
+/// What a ChatGPT login needs to redeem a code and save the result.
+#[derive(Debug, Clone)]
+pub(crate) struct RedemptionContext {
+    pub target: CredentialTarget,
+    pub issuer: String,
+    pub client_id: String,
+    pub forced_workspace_ids: Vec<String>,
+    /// The client for the issuer's token endpoint (no redirects).
+    pub client: reqwest::Client,
+    /// Where the tokens of a login this one replaces are revoked (`None`: not revoked).
+    pub replaced_login_revocation: Option<ReplacedLoginRevocation>,
+}
+
+/// How to revoke the tokens of a login that a new login replaced.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplacedLoginRevocation {
+    pub http: HttpClientFactory,
+    pub revoke_url: String,
+}
+
+/// Whether to trade the new id token for an API key as well.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiKeyExchange {
+    /// Browser login: best effort, a failure is ignored.
+    BestEffort,
+    /// Device-code login: never.
+    Skip,
+}
+
+/// A login that was saved.
+#[derive(Debug, Clone)]
+pub(crate) struct RedeemedLogin {
+    pub claims: LoginClaims,
+    pub api_key_obtained: bool,
+}
+
+/// Why a code could not become a saved login.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RedemptionError {
+    #[error(transparent)]
+    TokenExchange(#[from] TokenExchangeError),
+    #[error("the issuer returned an id token that is not a JWT: {0}")]
+    InvalidIdToken(#[from] InvalidIdToken),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceRestrictionError),
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+}
+
+/// Exchanges `code`, checks the workspace (nothing is saved on a mismatch), optionally obtains an
+/// API key, and saves the tokens.
+pub(crate) async fn redeem_authorization_code(
+    context: &RedemptionContext,
+    code: &SecretString,
+    code_verifier: &SecretString,
+    redirect_uri: &str,
+    api_key_exchange: ApiKeyExchange,
+) -> Result<RedeemedLogin, RedemptionError> {
+    let tokens = exchange_code_for_tokens(
+        &context.client,
+        &context.issuer,
+        &context.client_id,
+        redirect_uri,
+        code,
+        code_verifier,
+    )
+    .await?;
+    let claims = LoginClaims::from_id_token(tokens.id_token.expose())?;
+    check_login_workspace(&context.forced_workspace_ids, &claims)?;
+    let api_key = match api_key_exchange {
+        ApiKeyExchange::BestEffort => {
+            obtain_api_key_best_effort(
+                &context.client,
+                &context.issuer,
+                &context.client_id,
+                &tokens.id_token,
+            )
+            .await
+        }
+        ApiKeyExchange::Skip => None,
+    };
+    let replaced = persist_chatgpt_login(
+        &context.target,
+        &tokens,
+        claims.chatgpt_account_id.as_deref(),
+        api_key.as_ref(),
+    )
+    .await?;
+    if let (Some(previous), Some(revocation)) = (replaced, &context.replaced_login_revocation) {
+        revoke_replaced_login(context, revocation, &previous, &tokens).await;
+    }
+    info!(
+        account_id = claims.chatgpt_account_id.as_deref().unwrap_or("<none>"),
+        api_key = api_key.is_some(),
+        "ChatGPT login saved"
+    );
+    Ok(RedeemedLogin {
+        claims,
+        api_key_obtained: api_key.is_some(),
+    })
+}
+
+/// Best effort: revokes the grant of the login that was just replaced, unless the new login
+/// reuses the same token. A failure is logged and never fails the new login.
+async fn revoke_replaced_login(
+    context: &RedemptionContext,
+    revocation: &ReplacedLoginRevocation,
+    previous: &AuthDotJson,
+    new_tokens: &ExchangedTokens,
+) {
+    let Ok(target) = revocation_target(previous) else {
+        return;
+    };
+    let unchanged = match target.kind {
+        RevokedTokenKind::RefreshToken => target.token == new_tokens.refresh_token,
+        RevokedTokenKind::AccessToken => target.token == new_tokens.access_token,
+    };
+    if unchanged {
+        debug!("the new login reuses the previous token; nothing to revoke");
+        return;
+    }
+    match send_revocation(
+        &revocation.http,
+        &revocation.revoke_url,
+        &context.client_id,
+        REVOKE_TIMEOUT,
+        &target,
+    )
+    .await
+    {
+        Revocation::Revoked(kind) => info!(token = kind.hint(), "revoked the replaced login"),
+        other => warn!(outcome = %other, "could not revoke the replaced login; continuing"),
+    }
+}

@@ -1,0 +1,401 @@
+//! Logout: remove the credentials from every store (under the cross-process lock, so a refresh
+//! in flight cannot write them back), then revoke the tokens at the issuer and report that
+//! result separately.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use codex_auth_provider::SecretString;
+use tracing::{info, warn};
+use url::Url;
+
+use super::error_text::error_chain;
+use super::token_endpoint::parse_token_endpoint_error;
+use crate::auth_dot_json::{AuthDotJson, AuthMode};
+use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
+use crate::auth_manager::AuthManager;
+use crate::http_client::{ClientOptions, HttpClientFactory, ensure_credential_safe_url};
+use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
+use crate::storage::{
+    CredentialStoreMode, EphemeralAuthStorage, FileAuthStorage, SharedAuthStorage, StorageError,
+    storage_for_mode,
+};
+
+/// Env var that replaces the revoke endpoint.
+pub const REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
+/// How long a revoke request may take.
+pub const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings of a logout.
+#[derive(Debug, Clone)]
+pub struct LogoutOptions {
+    /// `CODEX_HOME`.
+    pub codex_home: PathBuf,
+    /// The configured store.
+    pub store_mode: CredentialStoreMode,
+    /// A store to use instead of the one `store_mode` names (tests, embedders).
+    pub storage: Option<SharedAuthStorage>,
+    /// The revoke endpoint (`<issuer>/oauth/revoke` unless overridden).
+    pub revoke_url: String,
+    /// OAuth client id sent with a refresh-token revocation.
+    pub client_id: String,
+    /// The factory every HTTP client comes from.
+    pub http: HttpClientFactory,
+    /// Timeout of the revoke request.
+    pub revoke_timeout: Duration,
+    /// How long to wait for `auth.json.lock`.
+    pub lock_wait: Duration,
+}
+
+impl LogoutOptions {
+    /// Defaults: file store, the OpenAI revoke endpoint, 10 s revoke timeout.
+    pub fn new(codex_home: PathBuf, http: HttpClientFactory) -> Self {
+        Self {
+            codex_home,
+            store_mode: CredentialStoreMode::File,
+            storage: None,
+            revoke_url: format!("{DEFAULT_ISSUER}/oauth/revoke"),
+            client_id: CLIENT_ID.to_owned(),
+            http,
+            revoke_timeout: REVOKE_TIMEOUT,
+            lock_wait: DEFAULT_LOCK_WAIT,
+        }
+    }
+}
+
+/// The revoke endpoint: the explicit override, else the refresh override's origin with path
+/// `/oauth/revoke` (query dropped), else `<issuer>/oauth/revoke`.
+pub fn revoke_endpoint(
+    revoke_override: Option<&str>,
+    refresh_override: Option<&str>,
+    issuer: &str,
+) -> String {
+    if let Some(url) = revoke_override {
+        return url.to_owned();
+    }
+    if let Some(mut refresh) = refresh_override.and_then(|raw| Url::parse(raw).ok()) {
+        refresh.set_path("/oauth/revoke");
+        refresh.set_query(None);
+        refresh.set_fragment(None);
+        return refresh.to_string();
+    }
+    format!("{}/oauth/revoke", issuer.trim_end_matches('/'))
+}
+
+/// Which token a revocation used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokedTokenKind {
+    /// The refresh token (preferred: it ends the whole grant).
+    RefreshToken,
+    /// The access token (when there is no refresh token).
+    AccessToken,
+}
+
+impl RevokedTokenKind {
+    /// The `token_type_hint` value.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::RefreshToken => "refresh_token",
+            Self::AccessToken => "access_token",
+        }
+    }
+}
+
+/// What happened at the issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The issuer accepted the revocation.
+    Revoked(RevokedTokenKind),
+    /// The request failed; the local credentials are gone anyway.
+    Failed {
+        /// Which token we tried to revoke.
+        kind: RevokedTokenKind,
+        /// Status and message, or the transport error.
+        reason: String,
+    },
+    /// Nothing to revoke (not logged in, an API key, an agent identity, host-supplied tokens,
+    /// or an unreadable store).
+    NotAttempted(String),
+}
+
+impl fmt::Display for Revocation {
+    /// `revoked: <token kind>`, `not_revoked: <reason>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Revoked(kind) => write!(f, "revoked: {}", kind.hint()),
+            Self::Failed { kind, reason } => {
+                write!(
+                    f,
+                    "not_revoked: revoking the {} failed: {reason}",
+                    kind.hint()
+                )
+            }
+            Self::NotAttempted(reason) => write!(f, "not_revoked: {reason}"),
+        }
+    }
+}
+
+/// The result of a logout: local removal and server revocation, reported separately.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutOutcome {
+    /// Whether any store held credentials that were removed.
+    pub removed: bool,
+    /// What happened at the issuer.
+    pub revocation: Revocation,
+}
+
+/// Why local credentials could not be removed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The cross-process lock could not be taken; nothing was removed.
+    #[error(transparent)]
+    Lock(#[from] AuthLockError),
+    /// A store could not be cleared (the others were still cleared).
+    #[error("could not remove stored credentials: {0}")]
+    Storage(#[from] StorageError),
+    /// The blocking storage task did not finish.
+    #[error("the credential store task failed: {0}")]
+    Task(String),
+}
+
+/// A token to revoke and its kind.
+pub(crate) struct RevocationTarget {
+    pub token: SecretString,
+    pub kind: RevokedTokenKind,
+}
+
+/// The token a stored login should be revoked with: its refresh token, else its access token;
+/// only managed ChatGPT logins have one.
+pub(crate) fn revocation_target(document: &AuthDotJson) -> Result<RevocationTarget, String> {
+    match document.resolved_mode() {
+        AuthMode::Chatgpt => {}
+        AuthMode::ApiKey => return Err("API key logins have no token to revoke".to_owned()),
+        AuthMode::AgentIdentity => {
+            return Err("agent identity logins have no token to revoke".to_owned());
+        }
+        AuthMode::ChatgptAuthTokens => {
+            return Err("host-supplied tokens are revoked by their host".to_owned());
+        }
+    }
+    let Some(tokens) = &document.tokens else {
+        return Err("the stored ChatGPT login has no tokens".to_owned());
+    };
+    if !tokens.refresh_token.is_empty() {
+        return Ok(RevocationTarget {
+            token: tokens.refresh_token.clone(),
+            kind: RevokedTokenKind::RefreshToken,
+        });
+    }
+    if !tokens.access_token.is_empty() {
+        return Ok(RevocationTarget {
+            token: tokens.access_token.clone(),
+            kind: RevokedTokenKind::AccessToken,
+        });
+    }
+    Err("the stored ChatGPT login has empty tokens".to_owned())
+}
+
+/// The stores a logout clears: the in-memory store, the configured store, and `auth.json`
+/// (which a keyring or auto store may have fallen back to).
+fn stores_to_clear(options: &LogoutOptions) -> Vec<SharedAuthStorage> {
+    let configured = options
+        .storage
+        .clone()
+        .unwrap_or_else(|| storage_for_mode(&options.codex_home, options.store_mode));
+    let mut stores: Vec<SharedAuthStorage> = vec![
+        std::sync::Arc::new(EphemeralAuthStorage::new(&options.codex_home)),
+        configured.clone(),
+    ];
+    if configured.mode() != CredentialStoreMode::File {
+        stores.push(std::sync::Arc::new(FileAuthStorage::new(
+            &options.codex_home,
+        )));
+    }
+    stores
+}
+
+/// Reads the stored login and clears every store, all while holding `auth.json.lock`.
+/// Returns the token to revoke (or why there is none) and whether anything was removed.
+async fn clear_stores(
+    options: &LogoutOptions,
+) -> Result<(Result<RevocationTarget, String>, bool), LogoutError> {
+    let lock = AuthFileLock::acquire(&options.codex_home, options.lock_wait).await?;
+    let stores = stores_to_clear(options);
+    let result = tokio::task::spawn_blocking(move || {
+        let mut target = Err("not logged in".to_owned());
+        for store in &stores {
+            match store.load() {
+                Ok(Some(document)) => {
+                    target = revocation_target(&document);
+                    break;
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    target = Err(format!("the stored credentials could not be read ({err})"));
+                    break;
+                }
+            }
+        }
+        let mut removed = false;
+        let mut first_error = None;
+        for store in &stores {
+            match store.delete() {
+                Ok(was_there) => removed |= was_there,
+                Err(err) => {
+                    warn!(error = %err, "could not clear a credential store during logout");
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        match first_error {
+            Some(err) => Err(LogoutError::Storage(err)),
+            None => Ok((target, removed)),
+        }
+    })
+    .await
+    .map_err(|err| LogoutError::Task(err.to_string()))?;
+    drop(lock);
+    result
+}
+
+/// Sends the logout's revoke request.
+async fn revoke(options: &LogoutOptions, target: &RevocationTarget) -> Revocation {
+    send_revocation(
+        &options.http,
+        &options.revoke_url,
+        &options.client_id,
+        options.revoke_timeout,
+        target,
+    )
+    .await
+}
+
+/// Sends one revoke request with upstream's JSON body through the default client.
+pub(crate) async fn send_revocation(
+    http: &HttpClientFactory,
+    revoke_url: &str,
+    client_id: &str,
+    timeout: Duration,
+    target: &RevocationTarget,
+) -> Revocation {
+    let kind = target.kind;
+    let failed = |reason: String| Revocation::Failed { kind, reason };
+    let url = match Url::parse(revoke_url) {
+        Ok(url) => url,
+        Err(err) => return failed(format!("invalid revoke URL: {err}")),
+    };
+    if let Err(err) = ensure_credential_safe_url(&url) {
+        return failed(err.to_string());
+    }
+    let client = match http.client(&ClientOptions {
+        request_timeout: timeout,
+        ..ClientOptions::default()
+    }) {
+        Ok(client) => client,
+        Err(err) => return failed(err.to_string()),
+    };
+    let body = match kind {
+        RevokedTokenKind::RefreshToken => serde_json::json!({
+            "token": target.token.expose(),
+            "token_type_hint": kind.hint(),
+            "client_id": client_id,
+        }),
+        RevokedTokenKind::AccessToken => serde_json::json!({
+            "token": target.token.expose(),
+            "token_type_hint": kind.hint(),
+        }),
+    };
+    match client.post(url).json(&body).send().await {
+        Ok(response) if response.status().is_success() => Revocation::Revoked(kind),
+        Ok(response) => {
+            let status = response.status();
+            let detail = response
+                .text()
+                .await
+                .map(|body| parse_token_endpoint_error(&body))
+                .unwrap_or_else(|err| error_chain(&err));
+            failed(format!(
+                "failed to revoke {}: {status}: {detail}",
+                kind.hint()
+            ))
+        }
+        Err(err) => failed(error_chain(&err)),
+    }
+}
+
+/// Logs out: under `auth.json.lock`, reads the stored login and removes it from every store;
+/// then revokes its refresh token (else access token) at the issuer with a 10 s timeout. A
+/// revocation failure is reported in the outcome and never keeps credentials on disk.
+pub async fn logout_with_revoke(options: &LogoutOptions) -> Result<LogoutOutcome, LogoutError> {
+    let (target, removed) = clear_stores(options).await?;
+    let revocation = match target {
+        Ok(target) => revoke(options, &target).await,
+        Err(reason) => Revocation::NotAttempted(reason),
+    };
+    match &revocation {
+        Revocation::Failed { reason, .. } => {
+            warn!(%reason, "token revocation failed; local credentials were removed anyway");
+        }
+        other => info!(removed, revocation = %other, "logged out"),
+    }
+    Ok(LogoutOutcome {
+        removed,
+        revocation,
+    })
+}
+
+/// [`logout_with_revoke`] on the manager's store, then reloads the manager so its cached
+/// snapshot is gone too.
+pub async fn logout_manager_with_revoke(
+    manager: &AuthManager,
+    mut options: LogoutOptions,
+) -> Result<LogoutOutcome, LogoutError> {
+    options.codex_home = manager.codex_home().to_path_buf();
+    options.store_mode = manager.store_mode();
+    options.storage = Some(manager.storage().clone());
+    let outcome = logout_with_revoke(&options).await;
+    manager.reload().await;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revoke_endpoint_precedence() {
+        assert_eq!(
+            revoke_endpoint(
+                Some("http://127.0.0.1:9/x"),
+                Some("http://a/b"),
+                "https://i"
+            ),
+            "http://127.0.0.1:9/x"
+        );
+        assert_eq!(
+            revoke_endpoint(
+                None,
+                Some("http://127.0.0.1:1234/oauth/token?unified=true"),
+                "https://i"
+            ),
+            "http://127.0.0.1:1234/oauth/revoke"
+        );
+        assert_eq!(
+            revoke_endpoint(None, None, "https://auth.example/"),
+            "https://auth.example/oauth/revoke"
+        );
+    }
+
+    #[test]
+    fn revocation_display() {
+        assert_eq!(
+            Revocation::Revoked(RevokedTokenKind::RefreshToken).to_string(),
+            "revoked: refresh_token"
+        );
+        assert_eq!(
+            Revocation::NotAttempted("not logged in".to_owned()).to_string(),
+            "not_revoked: not logged in"
+        );
+    }
+}

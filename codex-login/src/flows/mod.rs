@@ -1,0 +1,48 @@
+//! The login flows: browser (PKCE with a loopback callback and a paste-back fallback), device
+//! code, API key, access token, logout with revocation, and login restrictions.
+//!
+//! Every flow gets its HTTP clients from [`crate::http_client::HttpClientFactory`] and saves
+//! through the configured [`crate::storage::AuthStorage`] under `auth.json.lock`.
+
+pub mod api_key;
+pub mod authorize_url;
+pub mod browser;
+pub mod callback_port;
+mod callback_server;
+mod code_redemption;
+pub mod device_code;
+mod error_text;
+pub mod log_redaction;
+pub mod login_claims;
+pub mod logout;
+pub mod pages;
+pub mod pasted_redirect;
+pub mod persist;
+pub mod pkce;
+pub mod restrictions;
+pub mod token_endpoint;
+pub mod workspace_check;
+
+pub use api_key::{
+    AccessTokenLoginError, ApiKeyLoginError, login_with_access_token, login_with_api_key,
+};
+pub use browser::{
+    BrowserLoginError, BrowserLoginSuccess, CompletedVia, LoginCancelHandle, LoginServer,
+    LoginServerOptions, SystemBrowser, UrlOpener, run_browser_login,
+};
+pub use callback_port::{CallbackBindError, DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
+pub use callback_server::compose_success_url;
+pub use device_code::{
+    DeviceCode, DeviceCodeError, DeviceCodeOptions, DeviceLoginSuccess, complete_device_code_login,
+    request_device_code, run_device_code_login,
+};
+pub use logout::{
+    LogoutError, LogoutOptions, LogoutOutcome, Revocation, RevokedTokenKind,
+    logout_manager_with_revoke, logout_with_revoke,
+};
+pub use persist::{CredentialTarget, PersistError};
+pub use restrictions::{
+    ForcedLoginMethod, LoginKind, LoginMethodDisabled, LoginRestrictionError, LoginRestrictions,
+    RestrictionTarget, RestrictionViolation, enforce_login_restrictions,
+    ensure_login_method_allowed,
+};

@@ -1,0 +1,695 @@
+//! The one place HTTP clients are built.
+//!
+//! Every outbound call of the auth stack (issuer, backend, JWKS, agent
+//! registration) goes through an [`HttpClientFactory`]: it adds the
+//! `originator` and `User-Agent` headers the official CLI sends, trusts a
+//! custom CA bundle from `CODEX_CA_CERTIFICATE` (else `SSL_CERT_FILE`), takes
+//! proxies from the environment, sets timeouts and does not follow redirects
+//! unless asked to. [`ensure_credential_safe_url`] is the check that keeps
+//! credentials off plain-text connections to other machines.
+
+use crate::environment::EnvLookup;
+use base64::Engine;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+use url::Url;
+
+/// The originator sent when nothing overrides it.
+pub const DEFAULT_ORIGINATOR: &str = "codex_cli_rs";
+/// Environment variable that overrides the originator for every request.
+pub const ORIGINATOR_OVERRIDE_ENV_VAR: &str = "CODEX_INTERNAL_ORIGINATOR_OVERRIDE";
+/// Environment variable naming a PEM bundle of extra trusted CA certificates.
+pub const CODEX_CA_CERTIFICATE_ENV_VAR: &str = "CODEX_CA_CERTIFICATE";
+/// The standard environment variable naming a PEM bundle, used when
+/// `CODEX_CA_CERTIFICATE` is unset.
+pub const SSL_CERT_FILE_ENV_VAR: &str = "SSL_CERT_FILE";
+/// Environment variable that, set to `seatbelt`, disables proxies.
+pub const CODEX_SANDBOX_ENV_VAR: &str = "CODEX_SANDBOX";
+/// Header sent when a data-residency requirement is configured.
+pub const RESIDENCY_HEADER: HeaderName =
+    HeaderName::from_static("x-openai-internal-codex-residency");
+
+/// Timeout for establishing a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Timeout for a whole request, response body included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+static DEFAULT_ORIGINATOR_OVERRIDE: OnceLock<String> = OnceLock::new();
+
+/// Why an HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpClientError {
+    /// The CA bundle named by the variable could not be read.
+    #[error(
+        "failed to read the CA certificate file {path} named by {variable}: {source} \
+         (set CODEX_CA_CERTIFICATE or SSL_CERT_FILE to a readable PEM bundle)"
+    )]
+    CaFileUnreadable {
+        /// The variable that named the file.
+        variable: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The CA bundle holds no certificate.
+    #[error(
+        "no certificates found in PEM file {path} named by {variable} \
+         (CODEX_CA_CERTIFICATE or SSL_CERT_FILE must hold at least one CERTIFICATE block)"
+    )]
+    CaNoCertificates {
+        /// The variable that named the file.
+        variable: &'static str,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The CA bundle is not valid PEM, or a certificate in it is not valid DER.
+    #[error(
+        "failed to parse PEM file {path} named by {variable}: {problem} \
+         (CODEX_CA_CERTIFICATE or SSL_CERT_FILE must be a PEM bundle of CERTIFICATE blocks)"
+    )]
+    CaMalformed {
+        /// The variable that named the file.
+        variable: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// reqwest refused the configuration.
+    #[error("failed to build the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
+/// Why [`set_default_originator`] refused a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginatorError {
+    /// The default originator was already set in this process.
+    #[error("the default originator is already set")]
+    AlreadySet,
+    /// The value cannot be sent as a header value.
+    #[error("the originator {0:?} is not a valid header value")]
+    InvalidValue(String),
+}
+
+/// Why a URL may not carry credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialUrlError {
+    /// Plain `http://` to a host that is not the loopback interface.
+    #[error(
+        "refusing to send credentials to {url}: plain http:// is only allowed to a loopback \
+         address (127.0.0.1, ::1, localhost); use https://"
+    )]
+    PlainHttpToRemoteHost {
+        /// The URL without user info, query or fragment.
+        url: String,
+    },
+    /// A scheme other than `http` or `https`.
+    #[error(
+        "refusing to send credentials to {url}: the URL scheme `{scheme}` is not http or https"
+    )]
+    UnsupportedScheme {
+        /// The URL without user info, query or fragment.
+        url: String,
+        /// The scheme.
+        scheme: String,
+    },
+    /// The URL names no host.
+    #[error("refusing to send credentials to {url}: the URL has no host")]
+    NoHost {
+        /// The URL without user info, query or fragment.
+        url: String,
+    },
+}
+
+/// Checks that credentials may be sent to `url`: `https://` anywhere, or
+/// `http://` only to a loopback address (the emulator, tests).
+pub fn ensure_credential_safe_url(url: &Url) -> Result<(), CredentialUrlError> {
+    let shown = url_for_display(url);
+    match url.scheme() {
+        "https" => {
+            if url.host().is_none() {
+                return Err(CredentialUrlError::NoHost { url: shown });
+            }
+            Ok(())
+        }
+        "http" => match url.host() {
+            None => Err(CredentialUrlError::NoHost { url: shown }),
+            Some(url::Host::Ipv4(ip)) if IpAddr::V4(ip).is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if IpAddr::V6(ip).is_loopback() => Ok(()),
+            Some(url::Host::Domain(domain)) if domain.eq_ignore_ascii_case("localhost") => Ok(()),
+            Some(_) => Err(CredentialUrlError::PlainHttpToRemoteHost { url: shown }),
+        },
+        other => Err(CredentialUrlError::UnsupportedScheme {
+            url: shown,
+            scheme: other.to_owned(),
+        }),
+    }
+}
+
+/// `scheme://host[:port]/path` of a URL: no user info, query or fragment, so
+/// it is safe to show in errors and logs.
+pub fn url_for_display(url: &Url) -> String {
+    let mut shown = format!("{}://", url.scheme());
+    if let Some(host) = url.host_str() {
+        shown.push_str(host);
+    }
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// Sets, once per process, the originator used when
+/// `CODEX_INTERNAL_ORIGINATOR_OVERRIDE` is not set.
+pub fn set_default_originator(value: &str) -> Result<(), OriginatorError> {
+    if HeaderValue::from_str(value).is_err() || value.is_empty() {
+        return Err(OriginatorError::InvalidValue(value.to_owned()));
+    }
+    DEFAULT_ORIGINATOR_OVERRIDE
+        .set(value.to_owned())
+        .map_err(|_| OriginatorError::AlreadySet)
+}
+
+/// The originator for this process: the env override when it is a valid
+/// header value, else the value set by [`set_default_originator`], else
+/// `codex_cli_rs`.
+pub fn originator(env: EnvLookup<'_>) -> String {
+    if let Some(value) = env(ORIGINATOR_OVERRIDE_ENV_VAR) {
+        if !value.is_empty() && HeaderValue::from_str(&value).is_ok() {
+            return value;
+        }
+        tracing::warn!(
+            "ignoring {ORIGINATOR_OVERRIDE_ENV_VAR}: it is not a valid header value; using the default"
+        );
+    }
+    DEFAULT_ORIGINATOR_OVERRIDE
+        .get()
+        .cloned()
+        .unwrap_or_else(|| DEFAULT_ORIGINATOR.to_owned())
+}
+
+/// Whether `originator` is one of the first-party Codex clients.
+pub fn is_first_party_originator(originator: &str) -> bool {
+    matches!(originator, "codex_cli_rs" | "codex-tui" | "codex_vscode")
+        || originator.starts_with("Codex ")
+}
+
+/// Whether `originator` is one of the first-party ChatGPT apps.
+pub fn is_first_party_chat_originator(originator: &str) -> bool {
+    matches!(originator, "codex_atlas" | "codex_chatgpt_desktop")
+}
+
+/// The `User-Agent` value:
+/// `<originator>/<version> (<os> <os version>; <arch>) <terminal>[ (<suffix>)]`.
+///
+/// Characters that cannot appear in a header value become `_`.
+pub fn user_agent(env: EnvLookup<'_>, originator: &str, suffix: Option<&str>) -> String {
+    let (os_type, os_version) = os_description();
+    let prefix = format!(
+        "{originator}/{} ({os_type} {os_version}; {}) {}",
+        env!("CARGO_PKG_VERSION"),
+        architecture(),
+        terminal_token(env)
+    );
+    let full = match suffix.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(suffix) => format!("{prefix} ({suffix})"),
+        None => prefix.clone(),
+    };
+    let sanitized = sanitize_header_text(&full);
+    if HeaderValue::from_str(&sanitized).is_ok() {
+        return sanitized;
+    }
+    let prefix = sanitize_header_text(&prefix);
+    if HeaderValue::from_str(&prefix).is_ok() {
+        return prefix;
+    }
+    originator.to_owned()
+}
+
+fn sanitize_header_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if (' '..='~').contains(&c) { c } else { '_' })
+        .collect()
+}
+
+fn os_description() -> (String, String) {
+    static OS: OnceLock<(String, String)> = OnceLock::new();
+    OS.get_or_init(|| {
+        let info = os_info::get();
+        (info.os_type().to_string(), info.version().to_string())
+    })
+    .clone()
+}
+
+fn architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" if cfg!(target_os = "macos") => "arm64",
+        "" => "unknown",
+        arch => arch,
+    }
+}
+
+/// A single token (no spaces) naming the terminal, from the usual variables.
+fn terminal_token(env: EnvLookup<'_>) -> String {
+    let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let with_version = |name: &str, version: Option<String>| match version {
+        Some(version) => format!("{name}/{version}"),
+        None => name.to_owned(),
+    };
+    let raw = if let Some(program) = non_empty("TERM_PROGRAM") {
+        with_version(&program, non_empty("TERM_PROGRAM_VERSION"))
+    } else if let Some(version) = non_empty("WEZTERM_VERSION") {
+        with_version("WezTerm", Some(version))
+    } else if non_empty("KITTY_WINDOW_ID").is_some() {
+        "kitty".to_owned()
+    } else if non_empty("ALACRITTY_SOCKET").is_some() || non_empty("ALACRITTY_LOG").is_some() {
+        "Alacritty".to_owned()
+    } else if let Some(version) = non_empty("KONSOLE_VERSION") {
+        with_version("Konsole", Some(version))
+    } else if let Some(version) = non_empty("VTE_VERSION") {
+        with_version("VTE", Some(version))
+    } else if non_empty("WT_SESSION").is_some() {
+        "WindowsTerminal".to_owned()
+    } else if let Some(term) = non_empty("TERM") {
+        term
+    } else {
+        "unknown".to_owned()
+    };
+    raw.trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '(' && c != ')' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// How a particular client should behave.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Send the `originator` and `User-Agent` headers (the "default client").
+    /// Off gives the "bare" client upstream uses for code exchanges.
+    pub default_headers: bool,
+    /// Follow up to 10 redirects. Off for token endpoints.
+    pub follow_redirects: bool,
+    /// Timeout for establishing a connection.
+    pub connect_timeout: Duration,
+    /// Timeout for a whole request.
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            default_headers: true,
+            follow_redirects: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// Builds `reqwest` clients with the headers, CA bundle, proxy and timeout
+/// settings every Codex request uses.
+#[derive(Clone)]
+pub struct HttpClientFactory {
+    originator: String,
+    user_agent: String,
+    residency: Option<HeaderValue>,
+    extra_roots: Vec<reqwest::Certificate>,
+    ca_source: Option<(&'static str, PathBuf)>,
+    disable_proxy: bool,
+}
+
+impl std::fmt::Debug for HttpClientFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClientFactory")
+            .field("originator", &self.originator)
+            .field("user_agent", &self.user_agent)
+            .field("extra_roots", &self.extra_roots.len())
+            .field("ca_source", &self.ca_source)
+            .field("disable_proxy", &self.disable_proxy)
+            .finish()
+    }
+}
+
+impl HttpClientFactory {
+    /// Reads the originator, terminal, CA bundle and sandbox settings from
+    /// the environment. Fails when the named CA bundle is unreadable or bad.
+    pub fn from_env(env: EnvLookup<'_>) -> Result<Self, HttpClientError> {
+        let originator = originator(env);
+        let user_agent = user_agent(env, &originator, None);
+        let (extra_roots, ca_source) = match load_custom_ca(env)? {
+            Some((variable, path, certs)) => (certs, Some((variable, path))),
+            None => (Vec::new(), None),
+        };
+        let disable_proxy = env(CODEX_SANDBOX_ENV_VAR).as_deref() == Some("seatbelt");
+        Ok(Self {
+            originator,
+            user_agent,
+            residency: None,
+            extra_roots,
+            ca_source,
+            disable_proxy,
+        })
+    }
+
+    /// [`HttpClientFactory::from_env`] with the process environment.
+    pub fn from_process_env() -> Result<Self, HttpClientError> {
+        Self::from_env(&crate::environment::process_env)
+    }
+
+    /// Appends ` (<suffix>)` to the `User-Agent` (for example an MCP client name).
+    pub fn with_user_agent_suffix(mut self, env: EnvLookup<'_>, suffix: &str) -> Self {
+        self.user_agent = user_agent(env, &self.originator, Some(suffix));
+        self
+    }
+
+    /// Sends `x-openai-internal-codex-residency: <region>` (for example `us`).
+    pub fn with_residency(mut self, region: &str) -> Self {
+        self.residency = HeaderValue::from_str(region).ok();
+        self
+    }
+
+    /// The `originator` header value.
+    pub fn originator(&self) -> &str {
+        &self.originator
+    }
+
+    /// The `User-Agent` header value.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// The variable and file the extra CA certificates came from, if any.
+    pub fn ca_source(&self) -> Option<(&'static str, &std::path::Path)> {
+        self.ca_source
+            .as_ref()
+            .map(|(variable, path)| (*variable, path.as_path()))
+    }
+
+    /// The headers the default client puts on every request.
+    pub fn default_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&self.originator) {
+            headers.insert(codex_auth_provider::headers::ORIGINATOR, value);
+        }
+        if let Ok(value) = HeaderValue::from_str(&self.user_agent) {
+            headers.insert(http::header::USER_AGENT, value);
+        }
+        if let Some(value) = &self.residency {
+            headers.insert(RESIDENCY_HEADER, value.clone());
+        }
+        headers
+    }
+
+    /// The default client: Codex headers, no redirects, default timeouts.
+    pub fn default_client(&self) -> Result<reqwest::Client, HttpClientError> {
+        self.client(&ClientOptions::default())
+    }
+
+    /// The bare client (custom CA, proxies and timeouts, but no Codex headers),
+    /// as upstream uses for the code and device-code exchanges.
+    pub fn bare_client(&self) -> Result<reqwest::Client, HttpClientError> {
+        self.client(&ClientOptions {
+            default_headers: false,
+            ..ClientOptions::default()
+        })
+    }
+
+    /// A client with the given options.
+    pub fn client(&self, options: &ClientOptions) -> Result<reqwest::Client, HttpClientError> {
+        let redirect = if options.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let mut builder = reqwest::Client::builder()
+            .redirect(redirect)
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout);
+        if options.default_headers {
+            builder = builder.default_headers(self.default_headers());
+        }
+        if !self.extra_roots.is_empty() {
+            builder = builder.tls_certs_merge(self.extra_roots.iter().cloned());
+        }
+        if self.disable_proxy {
+            builder = builder.no_proxy();
+        }
+        builder.build().map_err(HttpClientError::Build)
+    }
+}
+
+/// Extra trusted roots: the variable that named the bundle, the file, the certificates.
+pub type CustomCa = (&'static str, PathBuf, Vec<reqwest::Certificate>);
+
+/// Loads the extra CA bundle: `CODEX_CA_CERTIFICATE` when set, else
+/// `SSL_CERT_FILE`, else none. Returns the variable used, the file and the
+/// certificates.
+pub fn load_custom_ca(env: EnvLookup<'_>) -> Result<Option<CustomCa>, HttpClientError> {
+    let chosen = [CODEX_CA_CERTIFICATE_ENV_VAR, SSL_CERT_FILE_ENV_VAR]
+        .into_iter()
+        .find_map(|variable| {
+            env(variable)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| (variable, PathBuf::from(value)))
+        });
+    let Some((variable, path)) = chosen else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(&path).map_err(|source| HttpClientError::CaFileUnreadable {
+        variable,
+        path: path.clone(),
+        source,
+    })?;
+    let ders = parse_pem_certificates(&bytes).map_err(|problem| match problem {
+        PemProblem::NoCertificates => HttpClientError::CaNoCertificates {
+            variable,
+            path: path.clone(),
+        },
+        PemProblem::Malformed(problem) => HttpClientError::CaMalformed {
+            variable,
+            path: path.clone(),
+            problem,
+        },
+    })?;
+    let mut certs = Vec::with_capacity(ders.len());
+    for (index, der) in ders.iter().enumerate() {
+        let cert =
+            reqwest::Certificate::from_der(der).map_err(|err| HttpClientError::CaMalformed {
+                variable,
+                path: path.clone(),
+                problem: format!("certificate #{} is not usable: {err}", index + 1),
+            })?;
+        certs.push(cert);
+    }
+    Ok(Some((variable, path, certs)))
+}
+
+/// What is wrong with a PEM bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemProblem {
+    /// No `CERTIFICATE` / `TRUSTED CERTIFICATE` block at all.
+    NoCertificates,
+    /// A block is broken; the text says how.
+    Malformed(String),
+}
+
+/// Extracts the DER bytes of every `CERTIFICATE`, `TRUSTED CERTIFICATE` and
+/// `X509 CERTIFICATE` block of a PEM bundle; other blocks are skipped.
+///
+/// For `TRUSTED CERTIFICATE` (OpenSSL's form with trust settings appended)
+/// only the certificate itself is kept.
+pub fn parse_pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PemProblem> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| PemProblem::Malformed("the file is not text (invalid UTF-8)".to_owned()))?;
+    let mut certs = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((line_no, line)) = lines.next() {
+        let line = line.trim();
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|rest| rest.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end_marker = format!("-----END {label}-----");
+        let mut body = String::new();
+        let mut closed = false;
+        for (_, inner) in lines.by_ref() {
+            let inner = inner.trim();
+            if inner == end_marker {
+                closed = true;
+                break;
+            }
+            if inner.starts_with("-----") {
+                break;
+            }
+            body.push_str(inner);
+        }
+        if !closed {
+            return Err(PemProblem::Malformed(format!(
+                "the {label} block starting on line {} has no matching END line",
+                line_no + 1
+            )));
+        }
+        if !matches!(
+            label,
+            "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE"
+        ) {
+            continue;
+        }
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|_| {
+                PemProblem::Malformed(format!(
+                    "the {label} block starting on line {} is not valid base64",
+                    line_no + 1
+                ))
+            })?;
+        let cert_len = der_sequence_len(&der).ok_or_else(|| {
+            PemProblem::Malformed(format!(
+                "the {label} block starting on line {} does not hold a DER certificate",
+                line_no + 1
+            ))
+        })?;
+        if label != "TRUSTED CERTIFICATE" && cert_len != der.len() {
+            return Err(PemProblem::Malformed(format!(
+                "the {label} block starting on line {} has trailing bytes after the certificate",
+                line_no + 1
+            )));
+        }
+        certs.push(der[..cert_len].to_vec());
+    }
+    if certs.is_empty() {
+        return Err(PemProblem::NoCertificates);
+    }
+    Ok(certs)
+}
+
+/// Total length (header + content) of the DER SEQUENCE at the start of `der`.
+fn der_sequence_len(der: &[u8]) -> Option<usize> {
+    if der.first() != Some(&0x30) {
+        return None;
+    }
+    let first_len = *der.get(1)?;
+    let (header, content) = if first_len < 0x80 {
+        (2usize, usize::from(first_len))
+    } else {
+        let count = usize::from(first_len & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..count {
+            len = (len << 8) | usize::from(*der.get(2 + i)?);
+        }
+        (2 + count, len)
+    };
+    let total = header.checked_add(content)?;
+    (total <= der.len()).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    #[test]
+    fn credential_urls_need_https_or_loopback() {
+        let ok = [
+            "https://auth.openai.com/oauth/token",
+            "http://127.0.0.1:1455/oauth/token",
+            "http://127.9.9.9/x",
+            "http://[::1]:80/x",
+            "http://localhost:8080/x",
+        ];
+        for url in ok {
+            assert_eq!(
+                ensure_credential_safe_url(&Url::parse(url).unwrap()),
+                Ok(()),
+                "{url}"
+            );
+        }
+        let err = ensure_credential_safe_url(
+            &Url::parse("http://user:pw@example.com/oauth/token?code=abc").unwrap(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            CredentialUrlError::PlainHttpToRemoteHost { .. }
+        ));
+        let text = err.to_string();
+        assert!(text.contains("http://example.com/oauth/token"), "{text}");
+        assert!(!text.contains("pw") && !text.contains("abc"), "{text}");
+        assert!(matches!(
+            ensure_credential_safe_url(&Url::parse("http://10.0.0.1/").unwrap()),
+            Err(CredentialUrlError::PlainHttpToRemoteHost { .. })
+        ));
+        assert!(matches!(
+            ensure_credential_safe_url(&Url::parse("ftp://127.0.0.1/").unwrap()),
+            Err(CredentialUrlError::UnsupportedScheme { .. })
+        ));
+    }
+
+    #[test]
+    fn originator_override_and_fallback() {
+        assert_eq!(originator(&env_of(&[])), DEFAULT_ORIGINATOR);
+        assert_eq!(
+            originator(&env_of(&[(ORIGINATOR_OVERRIDE_ENV_VAR, "codex_vscode")])),
+            "codex_vscode"
+        );
+        assert_eq!(
+            originator(&env_of(&[(ORIGINATOR_OVERRIDE_ENV_VAR, "bad\nvalue")])),
+            DEFAULT_ORIGINATOR
+        );
+        assert!(is_first_party_originator("codex_cli_rs"));
+        assert!(is_first_party_originator("Codex Desktop"));
+        assert!(!is_first_party_originator("my_tool"));
+        assert!(is_first_party_chat_originator("codex_atlas"));
+    }
+
+    #[test]
+    fn user_agent_has_the_upstream_shape() {
+        let ua = user_agent(&env_of(&[("TERM", "xterm")]), "codex_cli_rs", None);
+        let prefix = format!("codex_cli_rs/{} (", env!("CARGO_PKG_VERSION"));
+        assert!(ua.starts_with(&prefix), "{ua}");
+        assert!(ua.ends_with(") xterm"), "{ua}");
+        assert!(ua.contains(&format!("; {})", architecture())), "{ua}");
+        let ua = user_agent(
+            &env_of(&[
+                ("TERM_PROGRAM", "iTerm.app"),
+                ("TERM_PROGRAM_VERSION", "3.5"),
+            ]),
+            "codex_cli_rs",
+            Some("my\r\nclient\0"),
+        );
+        assert!(ua.ends_with(") iTerm.app/3.5 (my__client_)"), "{ua}");
+        assert!(HeaderValue::from_str(&ua).is_ok());
+    }
+
+    #[test]
+    fn der_lengths() {
+        assert_eq!(der_sequence_len(&[0x30, 0x01, 0x00]), Some(3));
+        assert_eq!(der_sequence_len(&[0x30, 0x81, 0x01, 0x00]), Some(4));
+        assert_eq!(der_sequence_len(&[0x30, 0x05, 0x00]), None);
+        assert_eq!(der_sequence_len(&[0x02, 0x01, 0x00]), None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Which credentials are used, and from where.
+//!
+//! [`resolve_credentials`] is the one place the precedence between
+//! environment variables and stores is decided. It returns the snapshot and
+//! *which source won*, so `whoami` can say where the credentials came from.
+
+use crate::codex_auth::{AuthDataError, CodexAuth};
+use crate::environment::EnvLookup;
+use crate::storage::{
+    AuthStorage, CredentialStoreMode, EphemeralAuthStorage, StorageError, StoreLocation,
+};
+use codex_auth_provider::SecretString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Env var with an API key; honoured only where the caller enables it.
+pub const CODEX_API_KEY_ENV_VAR: &str = "CODEX_API_KEY";
+/// Env var with an agent identity JWT.
+pub const CODEX_ACCESS_TOKEN_ENV_VAR: &str = "CODEX_ACCESS_TOKEN";
+/// Older name of [`CODEX_ACCESS_TOKEN_ENV_VAR`], still read.
+pub const CODEX_AGENT_IDENTITY_ENV_VAR: &str = "CODEX_AGENT_IDENTITY";
+
+/// Where the credentials in use came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// An environment variable (`CODEX_API_KEY`, `CODEX_ACCESS_TOKEN`, `CODEX_AGENT_IDENTITY`).
+    Env(&'static str),
+    /// The in-memory store of this process.
+    Ephemeral,
+    /// `auth.json` at this path.
+    File(PathBuf),
+    /// The OS keyring.
+    Keyring,
+}
+
+impl CredentialSource {
+    fn from_location(location: StoreLocation) -> Self {
+        match location {
+            StoreLocation::File(path) => Self::File(path),
+            StoreLocation::Keyring { .. } => Self::Keyring,
+            StoreLocation::Ephemeral => Self::Ephemeral,
+        }
+    }
+}
+
+impl fmt::Display for CredentialSource {
+    /// `env:<NAME>`, `ephemeral`, `file:<path>` or `keyring`, as `whoami --json` shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "env:{name}"),
+            Self::Ephemeral => f.write_str("ephemeral"),
+            Self::File(path) => write!(f, "file:{}", path.display()),
+            Self::Keyring => f.write_str("keyring"),
+        }
+    }
+}
+
+/// A snapshot and the source it came from.
+#[derive(Debug, Clone)]
+pub struct ResolvedAuth {
+    /// The credentials.
+    pub auth: CodexAuth,
+    /// Where they came from.
+    pub source: CredentialSource,
+}
+
+/// Why credentials could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A store could not be read, or holds a malformed document.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A source holds credentials that cannot be used.
+    #[error("the credentials from {source_name} cannot be used: {problem}")]
+    Unusable {
+        /// The source (`file:<path>`, `env:CODEX_ACCESS_TOKEN`, ...).
+        source_name: CredentialSource,
+        /// What is wrong.
+        problem: AuthDataError,
+    },
+    /// `CODEX_ACCESS_TOKEN` holds a personal access token (`at-...`).
+    #[error("{0} holds a personal access token (at-...), which this version does not support")]
+    PersonalAccessTokenUnsupported(&'static str),
+}
+
+/// What [`resolve_credentials`] looks at.
+#[derive(Clone, Copy)]
+pub struct ResolveOptions<'a> {
+    /// `CODEX_HOME` (keys the in-memory store).
+    pub codex_home: &'a Path,
+    /// The configured store mode.
+    pub store_mode: CredentialStoreMode,
+    /// Whether `CODEX_API_KEY` may be used (non-interactive callers enable it).
+    pub enable_codex_api_key_env: bool,
+    /// The environment.
+    pub env: EnvLookup<'a>,
+}
+
+impl fmt::Debug for ResolveOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolveOptions")
+            .field("codex_home", &self.codex_home)
+            .field("store_mode", &self.store_mode)
+            .field("enable_codex_api_key_env", &self.enable_codex_api_key_env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves the credentials to use. First match wins:
+///
+/// 1. `CODEX_API_KEY` (trimmed, non-empty), only if
+///    `enable_codex_api_key_env`;
+/// 2. the in-memory (ephemeral) store for this `CODEX_HOME` (host-supplied
+///    tokens win over persisted ones);
+/// 3. if the configured mode is `ephemeral`: nothing;
+/// 4. `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): an agent
+///    identity JWT;
+/// 5. the configured persistent store (`storage`: file, keyring or auto).
+///
+/// `Ok(None)` means not logged in. Nothing is written.
+pub fn resolve_credentials(
+    storage: &dyn AuthStorage,
+    options: &ResolveOptions<'_>,
+) -> Result<Option<ResolvedAuth>, ResolveError> {
+    let env = options.env;
+    if options.enable_codex_api_key_env
+        && let Some(key) = env(CODEX_API_KEY_ENV_VAR)
+        && !key.trim().is_empty()
+    {
+        let source = CredentialSource::Env(CODEX_API_KEY_ENV_VAR);
+        let auth = CodexAuth::from_api_key(SecretString::new(key.trim())).map_err(|problem| {
+            ResolveError::Unusable {
+                source_name: source.clone(),
+                problem,
+            }
+        })?;
+        return Ok(Some(ResolvedAuth { auth, source }));
+    }
+
+    if let Some(loaded) = EphemeralAuthStorage::new(options.codex_home).load_with_location()? {
+        return from_document(loaded.document, CredentialSource::Ephemeral).map(Some);
+    }
+    if options.store_mode == CredentialStoreMode::Ephemeral {
+        return Ok(None);
+    }
+
+    for name in [CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR] {
+        let Some(token) = env(name).map(|t| t.trim().to_owned()) else {
+            continue;
+        };
+        if token.is_empty() {
+            continue;
+        }
+        if token.starts_with("at-") {
+            return Err(ResolveError::PersonalAccessTokenUnsupported(name));
+        }
+        let source = CredentialSource::Env(name);
+        let auth =
+            CodexAuth::from_agent_identity_jwt(SecretString::new(token)).map_err(|problem| {
+                ResolveError::Unusable {
+                    source_name: source.clone(),
+                    problem,
+                }
+            })?;
+        return Ok(Some(ResolvedAuth { auth, source }));
+    }
+
+    match storage.load_with_location()? {
+        Some(loaded) => {
+            let source = CredentialSource::from_location(loaded.location);
+            from_document(loaded.document, source).map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+fn from_document(
+    document: crate::auth_dot_json::AuthDotJson,
+    source: CredentialSource,
+) -> Result<ResolvedAuth, ResolveError> {
+    match CodexAuth::from_auth_dot_json(document) {
+        Ok(auth) => Ok(ResolvedAuth { auth, source }),
+        Err(problem) => Err(ResolveError::Unusable {
+            source_name: source,
+            problem,
+        }),
+    }
+}
