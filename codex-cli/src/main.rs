@@ -1,5 +1,31 @@
-//! The `codex` command.
+//! The `codex` command: `login`, `login status`, `logout`, `whoami`.
+//!
+//! Thin by design: every decision lives in the library crates; this binary
+//! parses arguments, reads configuration, calls them and prints results.
+//! Offline commands (`login status`, `whoami` without `--check`) start no
+//! async runtime and build no HTTP client.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("codex: not yet available")
+mod api_key_mask;
+mod cli;
+mod context;
+mod exit;
+mod logging;
+mod login_cmd;
+mod whoami;
+
+use clap::Parser;
+use cli::{Cli, Command, LoginAction};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Login(args) => match args.action {
+            Some(LoginAction::Status) => login_cmd::status(&cli.overrides),
+            None => login_cmd::login(&cli.overrides, args),
+        },
+        Command::Logout => login_cmd::logout(&cli.overrides),
+        Command::Whoami(args) => whoami::run(&cli.overrides, &args),
+    };
+    ExitCode::from(code)
 }

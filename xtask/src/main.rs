@@ -1,12 +1,20 @@
-//! Project chores: `cargo xtask demo`, `cargo xtask bench`.
+//! Project chores: `cargo xtask demo` and `cargo xtask bench`.
+
+mod demo;
+
+use anyhow::bail;
 
 fn main() -> anyhow::Result<()> {
-    let task = std::env::args().nth(1).unwrap_or_default();
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
     match task.as_str() {
-        "demo" => {
-            println!("cargo xtask demo: not yet available (lands with the CLI issue)");
+        "demo" => demo::run(),
+        "" | "help" | "--help" | "-h" => {
+            println!(
+                "usage: cargo xtask <task>\n\ntasks:\n  demo   run the codex CLI end to end against the embedded emulator"
+            );
             Ok(())
         }
-        other => anyhow::bail!("unknown xtask {other:?}; known: demo"),
+        other => bail!("unknown xtask {other:?}; known: demo"),
     }
 }

@@ -1,0 +1,100 @@
+//! The command line, as clap types.
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success / logged in
+  1  not logged in, or the command failed
+  2  stored credentials need a new login (whoami)
+  3  the credential store could not be read (whoami)
+  4  network or server error (whoami --check)
+
+Environment:
+  CODEX_HOME                         directory holding auth.json and config.toml (default ~/.codex)
+  CODEX_API_KEY                      an API key that overrides stored credentials where enabled
+  CODEX_ACCESS_TOKEN                 an agent identity JWT (alias CODEX_AGENT_IDENTITY)
+  CODEX_ISSUER                       the OAuth issuer (default https://auth.openai.com)
+  CODEX_REFRESH_TOKEN_URL_OVERRIDE   the token endpoint used for refresh
+  CODEX_REVOKE_TOKEN_URL_OVERRIDE    the endpoint used to revoke tokens at logout
+  CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL, CODEX_AGENT_IDENTITY_JWKS_BASE_URL
+                                     agent identity endpoints
+  CODEX_CA_CERTIFICATE, SSL_CERT_FILE  extra trusted CA certificates (PEM)
+  RUST_LOG                           log filter; logs go to stderr and never hold secrets";
+
+/// Log in to Codex, see who you are, and log out.
+#[derive(Debug, Parser)]
+#[command(name = "codex", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Override a configuration value (`key=value`, TOML syntax; repeatable).
+    #[arg(short = 'c', long = "config", value_name = "key=value", global = true)]
+    pub overrides: Vec<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in (browser by default).
+    Login(LoginArgs),
+    /// Log out: revoke tokens and remove stored credentials.
+    Logout,
+    /// Show who you are logged in as (offline unless --check).
+    Whoami(WhoamiArgs),
+}
+
+/// Arguments of `codex login`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LoginArgs {
+    /// Read an API key from stdin.
+    #[arg(long = "with-api-key")]
+    pub with_api_key: bool,
+
+    /// Read an agent identity access token (JWT) from stdin.
+    #[arg(long = "with-access-token")]
+    pub with_access_token: bool,
+
+    /// Log in with a device code instead of a browser callback.
+    #[arg(long = "device-auth")]
+    pub device_auth: bool,
+
+    /// Deprecated: pass the key on stdin with --with-api-key.
+    #[arg(long = "api-key", value_name = "API_KEY", hide = true)]
+    pub api_key: Option<String>,
+
+    /// Use another OAuth issuer (testing).
+    #[arg(long = "experimental_issuer", value_name = "URL", hide = true)]
+    pub experimental_issuer: Option<String>,
+
+    /// Use another OAuth client id (testing).
+    #[arg(long = "experimental_client-id", value_name = "CLIENT_ID", hide = true)]
+    pub experimental_client_id: Option<String>,
+
+    /// `status`.
+    #[command(subcommand)]
+    pub action: Option<LoginAction>,
+}
+
+/// Subcommands of `codex login`.
+#[derive(Debug, Subcommand)]
+pub enum LoginAction {
+    /// Show how you are logged in (exit 0 if logged in, 1 if not).
+    Status,
+}
+
+/// Arguments of `codex whoami`.
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Make one live request to the backend (refreshing first if needed) and
+    /// add plan and usage windows.
+    #[arg(long)]
+    pub check: bool,
+}

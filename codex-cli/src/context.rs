@@ -1,0 +1,23 @@
+//! Configuration and clients shared by the commands.
+
+use codex_login::config::{CodexConfig, load_config};
+use codex_login::environment::process_env;
+use codex_login::http_client::HttpClientFactory;
+
+/// Loads configuration from `CODEX_HOME`, `-c` overrides and the environment.
+pub fn load(overrides: &[String]) -> Result<CodexConfig, String> {
+    load_config(overrides, &process_env).map_err(|err| err.to_string())
+}
+
+/// The one HTTP client factory of this process.
+pub fn http_factory() -> Result<HttpClientFactory, String> {
+    HttpClientFactory::from_env(&process_env).map_err(|err| err.to_string())
+}
+
+/// A single-threaded async runtime for the commands that talk to servers.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))
+}

@@ -1,0 +1,390 @@
+//! `codex whoami [--json] [--check]`: who you are, from the credential in use.
+//!
+//! Offline by default: reads the store (or the environment) and the claims
+//! inside the tokens, with no runtime and no HTTP client. `--check` makes one
+//! live `GET {backend}/usage` through `codex-backend-client`, with the
+//! `AuthManager` as its auth source so an expired token is refreshed first.
+
+use crate::api_key_mask::mask_api_key;
+use crate::cli::WhoamiArgs;
+use crate::{context, exit, logging};
+use chrono::{DateTime, SecondsFormat, Utc};
+use codex_auth_provider::{AuthSourceError, SharedAuthSource};
+use codex_backend_client::{BackendClient, BackendError, UsagePayload};
+use codex_login::auth_dot_json::AuthMode;
+use codex_login::config::CodexConfig;
+use codex_login::environment::process_env;
+use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::storage::storage_for_mode;
+use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, resolve_credentials};
+use serde_json::{Value, json};
+
+/// The version of the `--json` schema.
+const SCHEMA_VERSION: u32 = 1;
+
+/// How `whoami` ended, before printing.
+enum Outcome {
+    LoggedIn {
+        auth: Box<CodexAuth>,
+        source: CredentialSource,
+        usage: Option<Value>,
+        notes: Vec<String>,
+    },
+    NotLoggedIn,
+    Failed {
+        code: u8,
+        message: String,
+    },
+}
+
+/// Runs `codex whoami`.
+pub fn run(overrides: &[String], args: &WhoamiArgs) -> u8 {
+    logging::init_stderr();
+    let config = match context::load(overrides) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("Error loading configuration: {err}");
+            return exit::FAILURE;
+        }
+    };
+    let outcome = resolve(&config, args.check);
+    print(outcome, args.json)
+}
+
+fn resolve(config: &CodexConfig, check: bool) -> Outcome {
+    let storage = storage_for_mode(&config.codex_home, config.credential_store);
+    let options = ResolveOptions {
+        codex_home: &config.codex_home,
+        store_mode: config.credential_store,
+        enable_codex_api_key_env: true,
+        env: &process_env,
+    };
+    let resolved = match resolve_credentials(storage.as_ref(), &options) {
+        Ok(Some(resolved)) => resolved,
+        Ok(None) => return Outcome::NotLoggedIn,
+        Err(ResolveError::Storage(err)) => {
+            return Outcome::Failed {
+                code: exit::STORAGE_ERROR,
+                message: format!("Error reading stored credentials: {err}"),
+            };
+        }
+        Err(err) => {
+            return Outcome::Failed {
+                code: exit::NEEDS_LOGIN,
+                message: format!("{err}. Run `codex login` again."),
+            };
+        }
+    };
+    for warning in storage.warnings() {
+        eprintln!("Warning: {warning}");
+    }
+    if let CredentialSource::Env(name) = &resolved.source
+        && let Ok(Some(stored)) = storage.load_with_location()
+    {
+        eprintln!(
+            "Warning: {name} is set and is used instead of the login stored in {}.",
+            stored.location
+        );
+    }
+    if let Some(reason) = needs_new_login(&resolved.auth) {
+        return Outcome::Failed {
+            code: exit::NEEDS_LOGIN,
+            message: format!("{reason} Run `codex login` again."),
+        };
+    }
+    if !check {
+        return Outcome::LoggedIn {
+            auth: Box::new(resolved.auth),
+            source: resolved.source,
+            usage: None,
+            notes: Vec::new(),
+        };
+    }
+    match check_live(config, storage, resolved.auth) {
+        Ok((auth, usage, notes)) => Outcome::LoggedIn {
+            auth: Box::new(auth),
+            source: resolved.source,
+            usage,
+            notes,
+        },
+        Err(failed) => *failed,
+    }
+}
+
+/// Offline signs that the stored credentials cannot work without a new login.
+fn needs_new_login(auth: &CodexAuth) -> Option<String> {
+    let now = Utc::now();
+    match auth.auth_mode() {
+        AuthMode::Chatgpt => {
+            let tokens = auth.chatgpt_tokens()?;
+            let expired = tokens.access_token_expires_at.is_some_and(|exp| exp <= now);
+            (expired && tokens.refresh_token.is_empty())
+                .then(|| "Your access token has expired and there is no refresh token.".to_owned())
+        }
+        AuthMode::ChatgptAuthTokens => {
+            let tokens = auth.chatgpt_tokens()?;
+            tokens
+                .access_token_expires_at
+                .is_some_and(|exp| exp <= now)
+                .then(|| "The access token supplied by the host app has expired.".to_owned())
+        }
+        AuthMode::AgentIdentity => auth
+            .agent_identity()
+            .and_then(|identity| identity.expires_at)
+            .is_some_and(|exp| exp <= now)
+            .then(|| "Your agent identity token has expired.".to_owned()),
+        AuthMode::ApiKey => None,
+    }
+}
+
+type LiveCheck = (CodexAuth, Option<Value>, Vec<String>);
+
+fn check_live(
+    config: &CodexConfig,
+    storage: codex_login::storage::SharedAuthStorage,
+    auth: CodexAuth,
+) -> Result<LiveCheck, Box<Outcome>> {
+    if auth.auth_mode() == AuthMode::ApiKey {
+        return Ok((
+            auth,
+            None,
+            vec!["usage is only reported for ChatGPT logins; nothing was checked".to_owned()],
+        ));
+    }
+    let network = |message: String| {
+        Box::new(Outcome::Failed {
+            code: exit::NETWORK_ERROR,
+            message,
+        })
+    };
+    let http = context::http_factory().map_err(network)?;
+    let client = http
+        .default_client()
+        .map_err(|err| network(err.to_string()))?;
+    let runtime = context::runtime().map_err(network)?;
+    let mut manager_config = AuthManagerConfig::new(config.codex_home.clone());
+    manager_config.store_mode = config.credential_store;
+    manager_config.storage = Some(storage);
+    manager_config.enable_codex_api_key_env = true;
+    manager_config.issuer = config.issuer.clone();
+    manager_config.refresh_token_url = Some(config.refresh_token_url.clone());
+    manager_config.http = Some(http);
+    runtime.block_on(async move {
+        let manager = AuthManager::shared(manager_config);
+        match manager.try_auth().await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(Box::new(Outcome::NotLoggedIn));
+            }
+            Err(err) if err.requires_new_login() => {
+                return Err(Box::new(Outcome::Failed {
+                    code: exit::NEEDS_LOGIN,
+                    message: err.to_string(),
+                }));
+            }
+            Err(codex_login::RefreshTokenError::Storage(err)) => {
+                return Err(Box::new(Outcome::Failed {
+                    code: exit::STORAGE_ERROR,
+                    message: err.to_string(),
+                }));
+            }
+            Err(err) => return Err(network(err.to_string())),
+        }
+        let source: SharedAuthSource = manager.clone();
+        let backend = BackendClient::builder(config.chatgpt_base_url.clone())
+            .auth_source(source)
+            .http_client(client)
+            .build()
+            .map_err(|err| network(err.to_string()))?;
+        let usage = backend.get_usage().await.map_err(|err| match &err {
+            BackendError::Auth {
+                source: AuthSourceError::ReauthRequired(message),
+                ..
+            } => Box::new(Outcome::Failed {
+                code: exit::NEEDS_LOGIN,
+                message: message.clone(),
+            }),
+            BackendError::Auth {
+                source: AuthSourceError::NotLoggedIn(_),
+                ..
+            } => Box::new(Outcome::NotLoggedIn),
+            _ if err.is_unauthorized() => Box::new(Outcome::Failed {
+                code: exit::NEEDS_LOGIN,
+                message: format!("The backend refused the credentials: {err}"),
+            }),
+            _ => network(err.to_string()),
+        })?;
+        let auth = manager
+            .auth_cached()
+            .ok_or_else(|| network("the credentials disappeared during the check".to_owned()))?;
+        Ok((auth, Some(usage_json(&usage)), Vec::new()))
+    })
+}
+
+fn usage_json(usage: &UsagePayload) -> Value {
+    let window = |w: &Option<codex_backend_client::RateLimitWindowDetails>| match w {
+        Some(w) => json!({
+            "used_percent": w.used_percent,
+            "window_seconds": w.limit_window_seconds,
+            "resets_at": w.reset_at.and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)).map(rfc3339),
+        }),
+        None => Value::Null,
+    };
+    let (primary, secondary, limit_reached) = match &usage.rate_limit {
+        Some(limits) => (
+            window(&limits.primary_window),
+            window(&limits.secondary_window),
+            limits.limit_reached,
+        ),
+        None => (Value::Null, Value::Null, false),
+    };
+    json!({
+        "plan_type": usage.plan_type.as_ref().map(ToString::to_string),
+        "limit_reached": limit_reached,
+        "primary_window": primary,
+        "secondary_window": secondary,
+    })
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn auth_mode_name(mode: AuthMode) -> &'static str {
+    mode.as_str()
+}
+
+fn report_json(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value>) -> Value {
+    let agent = auth.agent_identity().map(|identity| {
+        json!({
+            "agent_runtime_id": identity.agent_runtime_id,
+            "task_id": identity.task_id,
+        })
+    });
+    let mut report = json!({
+        "schema_version": SCHEMA_VERSION,
+        "logged_in": true,
+        "auth_mode": auth_mode_name(auth.auth_mode()),
+        "source": source.to_string(),
+        "email": auth.email(),
+        "plan_type": auth.plan_type().map(|plan| plan.raw().to_owned()),
+        "account_id": auth.account_id(),
+        "user_id": auth.chatgpt_user_id(),
+        "fedramp": auth.is_fedramp_account(),
+        "access_token_expires_at": auth.access_token_expires_at().map(rfc3339),
+        "last_refresh": auth.last_refresh().map(rfc3339),
+        "api_key": auth.api_key().map(|key| mask_api_key(key.expose())),
+        "agent_identity": agent,
+    });
+    if let (Some(usage), Value::Object(map)) = (usage, &mut report) {
+        map.insert("usage".to_owned(), usage.clone());
+    }
+    report
+}
+
+fn not_logged_in_json() -> Value {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "logged_in": false,
+        "auth_mode": null,
+        "source": null,
+        "email": null,
+        "plan_type": null,
+        "account_id": null,
+        "user_id": null,
+        "fedramp": false,
+        "access_token_expires_at": null,
+        "last_refresh": null,
+        "api_key": null,
+        "agent_identity": null,
+    })
+}
+
+fn print(outcome: Outcome, as_json: bool) -> u8 {
+    match outcome {
+        Outcome::LoggedIn {
+            auth,
+            source,
+            usage,
+            notes,
+        } => {
+            for note in &notes {
+                eprintln!("Note: {note}");
+            }
+            if as_json {
+                println!("{}", report_json(&auth, &source, usage.as_ref()));
+            } else {
+                print_human(&auth, &source, usage.as_ref());
+            }
+            exit::OK
+        }
+        Outcome::NotLoggedIn => {
+            if as_json {
+                println!("{}", not_logged_in_json());
+            }
+            eprintln!("Not logged in");
+            exit::FAILURE
+        }
+        Outcome::Failed { code, message } => {
+            eprintln!("{message}");
+            code
+        }
+    }
+}
+
+fn print_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value>) {
+    let line = |label: &str, value: &str| println!("{label:<16}{value}");
+    if let Some(email) = auth.email() {
+        line("Email:", email);
+    }
+    if let Some(account) = auth.account_id() {
+        line("Account:", account);
+    }
+    if let Some(user) = auth.chatgpt_user_id() {
+        line("User:", user);
+    }
+    if let Some(plan) = auth.plan_type() {
+        line("Plan:", plan.display_name());
+    }
+    let mode = match auth.auth_mode() {
+        AuthMode::ApiKey => "API key",
+        AuthMode::Chatgpt => "ChatGPT",
+        AuthMode::ChatgptAuthTokens => "ChatGPT (tokens supplied by the host app)",
+        AuthMode::AgentIdentity => "agent identity",
+    };
+    line("Auth mode:", mode);
+    if let Some(key) = auth.api_key() {
+        line("API key:", &mask_api_key(key.expose()));
+    }
+    line("Source:", &source.to_string());
+    if auth.is_fedramp_account() {
+        line("FedRAMP:", "yes");
+    }
+    if let Some(expires) = auth.access_token_expires_at() {
+        line("Token expires:", &rfc3339(expires));
+    }
+    if let Some(refreshed) = auth.last_refresh() {
+        line("Last refresh:", &rfc3339(refreshed));
+    }
+    if let Some(identity) = auth.agent_identity() {
+        line("Agent runtime:", &identity.agent_runtime_id);
+        if let Some(task) = &identity.task_id {
+            line("Agent task:", task);
+        }
+    }
+    if let Some(usage) = usage {
+        if let Some(plan) = usage["plan_type"].as_str() {
+            line("Live plan:", plan);
+        }
+        for (label, key) in [
+            ("Usage (1st):", "primary_window"),
+            ("Usage (2nd):", "secondary_window"),
+        ] {
+            let window = &usage[key];
+            if let Some(used) = window["used_percent"].as_f64() {
+                let resets = window["resets_at"].as_str().unwrap_or("unknown");
+                line(label, &format!("{used:.0}% used, resets {resets}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Interoperability with the official Codex CLI 0.169.0 on one CODEX_HOME,
+//! loopback only. The official binary comes from `CODEX_OFFICIAL_BIN` (the CI
+//! script installs it from npm); without it these tests print a loud skip
+//! notice, unless `CODEX_REQUIRE_OFFICIAL_CLI=1` demands it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use codex_emulator::EmulatorConfig;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use support::{Home, blocking, code, stderr};
+
+fn official_bin() -> Option<PathBuf> {
+    match std::env::var_os("CODEX_OFFICIAL_BIN") {
+        Some(path) if Path::new(&path).exists() => Some(PathBuf::from(path)),
+        _ => {
+            assert!(
+                std::env::var("CODEX_REQUIRE_OFFICIAL_CLI").as_deref() != Ok("1"),
+                "CODEX_REQUIRE_OFFICIAL_CLI=1 but CODEX_OFFICIAL_BIN is not an installed official codex"
+            );
+            eprintln!(
+                "\n*** SKIPPED: the official Codex CLI is not installed (set CODEX_OFFICIAL_BIN; \
+                 `bash .ci/run` installs @openai/codex@0.169.0 from npm) ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// Runs the official CLI with only loopback endpoints, a private HOME and a
+/// dead proxy, so nothing can leave the machine.
+fn run_official(bin: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let fake_home = home.join("official-home");
+    std::fs::create_dir_all(&fake_home).unwrap();
+    let mut command = Command::new(bin);
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &fake_home)
+        .env("CODEX_HOME", home)
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn all_output(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn official_api_key_login_is_read_by_our_status_and_whoami() {
+    let Some(official) = official_bin() else {
+        return;
+    };
+    let home = Home::offline();
+    let out = run_official(
+        &official,
+        home.path(),
+        &["login", "--with-api-key"],
+        Some("sk-proj-1234567890ABCDE\n"),
+    );
+    assert!(out.status.success(), "{}", all_output(&out));
+
+    let ours = home.run(&["login", "status"], None);
+    assert_eq!(
+        stderr(&ours),
+        "Logged in using an API key - sk-proj-***ABCDE\n"
+    );
+    assert_eq!(code(&ours), 0);
+
+    let ours = home.run(&["whoami", "--json"], None);
+    assert_eq!(code(&ours), 0, "{}", stderr(&ours));
+    let report: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
+    assert_eq!(report["auth_mode"], "apikey");
+    assert_eq!(report["api_key"], "sk-proj-***ABCDE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_chatgpt_login_is_read_by_the_official_status() {
+    let Some(official) = official_bin() else {
+        return;
+    };
+    let home = Arc::new(
+        Home::with_emulator(EmulatorConfig {
+            auto_approve: true,
+            ..EmulatorConfig::default()
+        })
+        .await,
+    );
+    let h = home.clone();
+    let out = blocking(move || h.run(&["login", "--device-auth"], None)).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let path = home.path().to_path_buf();
+    let out = blocking(move || run_official(&official, &path, &["login", "status"], None)).await;
+    assert!(
+        all_output(&out).contains("Logged in using ChatGPT"),
+        "{}",
+        all_output(&out)
+    );
+    assert!(out.status.success());
+}
