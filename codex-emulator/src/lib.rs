@@ -1,1 +1,34 @@
-//! codex-emulator: work in progress.
+//! A local stand-in for the OpenAI issuer (`https://auth.openai.com`) and the ChatGPT backend
+//! (`https://chatgpt.com/backend-api`), strict enough to catch client bugs.
+//!
+//! Start it in-process with [`Emulator::start`], or run the `codex-emulator` binary. It serves
+//! the browser (PKCE) and device-code logins, rotating refresh tokens with reuse detection,
+//! revocation, the API-key token exchange, agent identity registration with Ed25519 signatures,
+//! an RS256 JWKS, and authenticated `/wham/...` backend routes. It implements the wire formats
+//! on its own and depends on none of the client crates of this workspace.
+
+mod agent_keys;
+mod api_error;
+mod backend_auth;
+mod config;
+mod emulator;
+mod error;
+mod faults;
+mod html;
+mod ids;
+mod jwt_signer;
+mod listener;
+mod protocol;
+mod routes;
+mod stats;
+mod token_issuance;
+mod world;
+
+pub use config::{EmulatorConfig, SeedAccount};
+pub use emulator::{
+    Emulator, EmulatorHandle, EmulatorUrls, IssueTokens, IssuedTokens, MintedAgentIdentity,
+};
+pub use error::EmulatorError;
+pub use faults::{Faults, StatusOverride};
+pub use protocol::{AGENT_IDENTITY_AUDIENCE, AGENT_IDENTITY_ISSUER, CLIENT_ID};
+pub use stats::EmulatorStats;

@@ -1,0 +1,104 @@
+//! Fault injection for reliability tests: delays, status overrides, dropped connections.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::emulator::Shared;
+use crate::stats::Counters;
+
+/// Faults to inject into the next requests (`POST /_emulator/faults` takes the same JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Every refresh grant waits this long before it is processed.
+    pub refresh_delay_ms: u64,
+    /// The next N successful refreshes rotate the token, then drop the connection unanswered.
+    pub drop_connection_after_refresh: u32,
+    /// Canned responses for requests whose path starts with a prefix.
+    pub status_overrides: Vec<StatusOverride>,
+    /// When set, `/oauth/authorize` answers `error=access_denied` with this description
+    /// (e.g. `missing_codex_entitlement`).
+    pub deny_authorize: Option<String>,
+}
+
+/// Answer requests under `path_prefix` with `status` and `body` instead of the real handler.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StatusOverride {
+    /// Path prefix such as `/oauth/token` or `/backend-api/wham/usage` (admin routes never match).
+    pub path_prefix: String,
+    /// HTTP status to answer with.
+    pub status: u16,
+    /// Response body; sent as JSON when it parses as JSON, else as plain text.
+    pub body: String,
+    /// How many requests to override; `0` means every request until the faults are replaced.
+    pub times: u32,
+}
+
+impl Faults {
+    /// Takes the first override matching `path`, consuming one of its `times`.
+    fn take_override(&mut self, path: &str) -> Option<(u16, String)> {
+        let index = self
+            .status_overrides
+            .iter()
+            .position(|o| path.starts_with(&o.path_prefix))?;
+        let entry = self.status_overrides.get_mut(index)?;
+        let answer = (entry.status, entry.body.clone());
+        match entry.times {
+            0 => {}
+            1 => {
+                self.status_overrides.remove(index);
+            }
+            _ => entry.times -= 1,
+        }
+        Some(answer)
+    }
+
+    /// Consumes one "drop the connection after this refresh" token, if any is left.
+    pub(crate) fn take_refresh_drop(&mut self) -> bool {
+        if self.drop_connection_after_refresh == 0 {
+            return false;
+        }
+        self.drop_connection_after_refresh -= 1;
+        true
+    }
+}
+
+/// Middleware: answers a matching status override before the real handler runs.
+pub(crate) async fn apply_status_overrides(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/_emulator") {
+        let taken = shared.world().faults.take_override(path);
+        if let Some((status, body)) = taken {
+            Counters::bump(&shared.counters.faults_injected);
+            tracing::info!(path, status, "fault injected: status override");
+            return canned_response(status, body);
+        }
+    }
+    next.run(request).await
+}
+
+/// Builds the canned response of a status override.
+fn canned_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let content_type = if serde_json::from_str::<serde_json::Value>(&body).is_ok() {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    let mut response = (status, Body::from(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
