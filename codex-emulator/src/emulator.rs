@@ -210,6 +210,21 @@ impl Shared {
         }
     }
 
+    /// Makes every access token issued so far expired (as if the clock had
+    /// passed their `exp`); returns how many were live.
+    pub(crate) fn expire_access_tokens(&self) -> usize {
+        let now = crate::protocol::now_secs();
+        let mut world = self.world();
+        let mut expired = 0;
+        for record in world.access_tokens.values_mut() {
+            if record.expires_at > now {
+                record.expires_at = now - 1;
+                expired += 1;
+            }
+        }
+        expired
+    }
+
     /// Approves a pending device code by its user code; `false` if none matched.
     pub(crate) fn approve_device_code(&self, user_code: &str) -> bool {
         let wanted = normalize_user_code(user_code);
@@ -391,6 +406,13 @@ impl EmulatorHandle {
     /// Approves a pending device code as a human would at `/codex/device`; `false` if unknown.
     pub fn approve_device_code(&self, user_code: &str) -> bool {
         self.shared.approve_device_code(user_code)
+    }
+
+    /// Makes every access token issued so far expired at the backend (their
+    /// `exp` claims are unchanged, so clients only learn it from a `401
+    /// token_expired`); returns how many were live.
+    pub fn expire_access_tokens(&self) -> usize {
+        self.shared.expire_access_tokens()
     }
 
     /// Makes an issued refresh token expired; `false` if unknown.

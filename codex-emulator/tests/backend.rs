@@ -109,6 +109,32 @@ async fn access_token_expires_by_the_configured_ttl() {
 }
 
 #[tokio::test]
+async fn admin_expiry_of_access_tokens_turns_live_tokens_into_401() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let tokens = emulator.issue_chatgpt_tokens(IssueTokens::default());
+    let url = format!("{}/wham/usage", emulator.urls().chatgpt_base_url);
+    let status = |token: String| {
+        let client = client.clone();
+        let url = url.clone();
+        async move { json_of(client.get(&url).bearer_auth(token).send().await.unwrap()).await }
+    };
+    assert_eq!(status(tokens.access_token.clone()).await.0, 200);
+    let (code, body) = post_json(
+        &client,
+        &format!("{}/_emulator/access-tokens/expire", emulator.urls().issuer),
+        &json!({}),
+    )
+    .await;
+    assert_eq!((code, body["expired"].as_u64()), (200, Some(1)));
+    let (code, body) = status(tokens.access_token.clone()).await;
+    assert_eq!((code, error_code(&body)), (401, "token_expired"));
+    // Tokens issued afterwards work again.
+    let fresh = emulator.issue_chatgpt_tokens(IssueTokens::default());
+    assert_eq!(status(fresh.access_token).await.0, 200);
+}
+
+#[tokio::test]
 async fn account_header_must_match_and_fedramp_accounts_must_route() {
     let emulator = start(EmulatorConfig::default()).await;
     let client = client();

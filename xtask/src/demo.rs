@@ -95,9 +95,11 @@ pub fn run() -> anyhow::Result<()> {
         &[0],
     )?;
 
-    banner("the access token expires (the emulator revokes every live access token)");
+    banner(
+        "the access token expires (the emulator now answers 401 token_expired for every live access token)",
+    );
     let before = demo.stat("refresh_ok")?;
-    http_post(&demo.urls.issuer, "/_emulator/expire-access-tokens", "{}")?;
+    http_post(&demo.urls.issuer, "/_emulator/access-tokens/expire", "{}")?;
     demo.step(
         "whoami --check refreshes silently and retries once",
         &["whoami", "--check"],

@@ -27,6 +27,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/faults", get(get_faults).post(set_faults))
         .route("/settings", post(settings))
         .route("/refresh-tokens/expire", post(expire_refresh_token))
+        .route("/access-tokens/expire", post(expire_access_tokens))
         .route("/refresh-tokens/invalidate", post(invalidate_refresh_token))
         .route("/device-codes/approve", post(approve_device_code))
 }
@@ -41,6 +42,11 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(
     } else {
         json_body(headers, body)
     }
+}
+
+/// `POST /_emulator/access-tokens/expire`: every live access token now gets `401 token_expired`.
+async fn expire_access_tokens(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "expired": shared.expire_access_tokens() }))
 }
 
 /// `GET /_emulator/stats`.
