@@ -33,7 +33,7 @@ impl Drop for EmulatorProcess {
 
 /// Runs the demo.
 pub fn run() -> anyhow::Result<()> {
-    let root = workspace_root()?;
+    let root = crate::workspace_root()?;
     banner("building codex and codex-emulator");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
@@ -51,9 +51,9 @@ pub fn run() -> anyhow::Result<()> {
     if !status.success() {
         bail!("cargo build failed");
     }
-    let target = target_dir(&root);
-    let codex = target.join("debug").join(exe("codex"));
-    let emulator_bin = target.join("debug").join(exe("codex-emulator"));
+    let target = crate::target_dir(&root);
+    let codex = target.join("debug").join(crate::exe("codex"));
+    let emulator_bin = target.join("debug").join(crate::exe("codex-emulator"));
 
     banner("starting codex-emulator --auto-approve");
     let mut child = Command::new(&emulator_bin)
@@ -304,10 +304,11 @@ fn http_post(base: &str, path: &str, body: &str) -> anyhow::Result<String> {
 }
 
 /// A temporary `CODEX_HOME`, removed when dropped.
-struct TempHome(PathBuf);
+pub struct TempHome(PathBuf);
 
 impl TempHome {
-    fn new() -> anyhow::Result<Self> {
+    /// Creates a fresh directory under the system temp dir.
+    pub fn new() -> anyhow::Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -317,7 +318,8 @@ impl TempHome {
         Ok(Self(path))
     }
 
-    fn path(&self) -> &Path {
+    /// The directory.
+    pub fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -326,22 +328,4 @@ impl Drop for TempHome {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn workspace_root() -> anyhow::Result<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .context("xtask has no parent directory")
-}
-
-fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-}
-
-fn exe(name: &str) -> String {
-    format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }

@@ -1,20 +1,54 @@
 //! Project chores: `cargo xtask demo` and `cargo xtask bench`.
 
+mod bench;
 mod demo;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  demo    run the codex CLI end to end against the embedded emulator
+  bench   time `codex whoami` / `codex login status` (release build), next to
+          the official CLI when available; writes docs/PERFORMANCE.md";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
     match task.as_str() {
         "demo" => demo::run(),
+        "bench" => {
+            let root = workspace_root()?;
+            let target = target_dir(&root);
+            bench::run(&root, &target)
+        }
+        "measure-rss" => bench::measure_rss(args),
         "" | "help" | "--help" | "-h" => {
-            println!(
-                "usage: cargo xtask <task>\n\ntasks:\n  demo   run the codex CLI end to end against the embedded emulator"
-            );
+            println!("{USAGE}");
             Ok(())
         }
-        other => bail!("unknown xtask {other:?}; known: demo"),
+        other => bail!("unknown xtask {other:?}\n\n{USAGE}"),
     }
+}
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}
+
+/// Cargo's target directory.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// A binary's file name on this platform.
+pub fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
