@@ -177,6 +177,14 @@ fn access_token_login(config: &CodexConfig) -> u8 {
         Ok(token) => token,
         Err(code) => return code,
     };
+    let http = match context::http_factory() {
+        Ok(http) => http,
+        Err(err) => {
+            eprintln!("Error logging in with access token: {err}");
+            return exit::FAILURE;
+        }
+    };
+    let options = flows::AccessTokenLoginOptions::from_config(config, http);
     let runtime = match context::runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -184,7 +192,11 @@ fn access_token_login(config: &CodexConfig) -> u8 {
             return exit::FAILURE;
         }
     };
-    match runtime.block_on(flows::login_with_access_token(&target(config), &token)) {
+    match runtime.block_on(flows::login_with_access_token(
+        &target(config),
+        &token,
+        &options,
+    )) {
         Ok(()) => {
             eprintln!("Successfully logged in");
             exit::OK
@@ -208,13 +220,10 @@ fn device_login(config: &CodexConfig, client_id: Option<&str>) -> u8 {
             return exit::FAILURE;
         }
     };
-    let mut options = DeviceCodeOptions::new(config.codex_home.clone(), http);
-    options.issuer = config.issuer.clone();
+    let mut options = DeviceCodeOptions::from_config(config, http);
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
-    options.credential_store = config.credential_store;
-    options.forced_chatgpt_workspace_ids = config.forced_chatgpt_workspace_ids.clone();
     options.cli_version = env!("CARGO_PKG_VERSION").to_owned();
     options.styled = std::io::stdout().is_terminal();
     let runtime = match context::runtime() {
@@ -250,13 +259,10 @@ fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> u8 {
             return exit::FAILURE;
         }
     };
-    let mut options = LoginServerOptions::new(config.codex_home.clone(), http);
-    options.issuer = config.issuer.clone();
+    let mut options = LoginServerOptions::from_config(config, http);
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
-    options.credential_store = config.credential_store;
-    options.forced_chatgpt_workspace_ids = config.forced_chatgpt_workspace_ids.clone();
     options.open_browser = std::env::var_os("NO_BROWSER").is_none();
     let runtime = match context::runtime() {
         Ok(runtime) => runtime,
@@ -299,9 +305,7 @@ pub fn logout(overrides: &[String]) -> u8 {
             return exit::FAILURE;
         }
     };
-    let mut options = LogoutOptions::new(config.codex_home.clone(), http);
-    options.store_mode = config.credential_store;
-    options.revoke_url = config.revoke_token_url.clone();
+    let options = LogoutOptions::from_config(&config, http);
     let runtime = match context::runtime() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -34,6 +34,16 @@ fn official_bin() -> Option<PathBuf> {
 /// Runs the official CLI with only loopback endpoints, a private HOME and a
 /// dead proxy, so nothing can leave the machine.
 fn run_official(bin: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    run_official_with_env(bin, home, args, stdin, &[])
+}
+
+fn run_official_with_env(
+    bin: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     let fake_home = home.join("official-home");
     std::fs::create_dir_all(&fake_home).unwrap();
     let mut command = Command::new(bin);
@@ -46,6 +56,7 @@ fn run_official(bin: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> 
         .env("HTTPS_PROXY", "http://127.0.0.1:9")
         .env("HTTP_PROXY", "http://127.0.0.1:9")
         .env("NO_PROXY", "127.0.0.1,localhost")
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -125,4 +136,46 @@ async fn our_chatgpt_login_is_read_by_the_official_status() {
         all_output(&out)
     );
     assert!(out.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_access_token_login_is_read_by_the_official_status() {
+    let Some(official) = official_bin() else {
+        return;
+    };
+    let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
+    let minted = home.emulator().mint_agent_identity_jwt();
+    let h = home.clone();
+    let jwt = minted.jwt.clone();
+    let out = blocking(move || h.run(&["login", "--with-access-token"], Some(&jwt))).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let before = home.emulator().stats();
+    let path = home.path().to_path_buf();
+    let urls = home.emulator().urls().clone();
+    let out = blocking(move || {
+        run_official_with_env(
+            &official,
+            &path,
+            &["login", "status"],
+            None,
+            &[
+                ("CODEX_AGENT_IDENTITY_JWKS_BASE_URL", &urls.chatgpt_base_url),
+                (
+                    "CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL",
+                    &urls.authapi_base_url,
+                ),
+            ],
+        )
+    })
+    .await;
+    assert!(
+        all_output(&out).contains("Logged in using access token"),
+        "{}",
+        all_output(&out)
+    );
+    assert!(out.status.success());
+    // The official CLI registered its task with the key inside our stored JWT.
+    let after = home.emulator().stats();
+    assert_eq!(after.task_registrations, before.task_registrations + 1);
 }

@@ -279,3 +279,39 @@ fn help_documents_exit_codes_and_env() {
         assert!(text.contains(expected), "{expected} missing:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_output_snapshot() {
+    let home = Arc::new(
+        Home::with_emulator(EmulatorConfig {
+            seed: SeedAccount {
+                email: "dev@example.com".into(),
+                plan_type: "team".into(),
+                account_id: "acct-snap".into(),
+                user_id: "user-snap".into(),
+                fedramp: false,
+            },
+            ..EmulatorConfig::default()
+        })
+        .await,
+    );
+    home.seed_chatgpt_login(3600);
+    let h = home.clone();
+    let out = blocking(move || h.run(&["whoami"], None)).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out).replace(&home.path().display().to_string(), "[CODEX_HOME]");
+    insta::with_settings!({filters => vec![(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]")]}, {
+        insta::assert_snapshot!("whoami_human_chatgpt", text);
+    });
+}
+
+#[test]
+fn help_snapshot() {
+    let home = Home::offline();
+    let out = home.run(&["--help"], None);
+    assert_eq!(code(&out), 0);
+    insta::assert_snapshot!("codex_help", stdout(&out));
+    let out = home.run(&["login", "--help"], None);
+    assert_eq!(code(&out), 0);
+    insta::assert_snapshot!("codex_login_help", stdout(&out));
+}

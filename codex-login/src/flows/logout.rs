@@ -15,6 +15,7 @@ use super::token_endpoint::parse_token_endpoint_error;
 use crate::auth_dot_json::{AuthDotJson, AuthMode};
 use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
 use crate::auth_manager::AuthManager;
+use crate::config::CodexConfig;
 use crate::http_client::{ClientOptions, HttpClientFactory, ensure_credential_safe_url};
 use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
 use crate::storage::{
@@ -62,6 +63,24 @@ impl LogoutOptions {
             lock_wait: DEFAULT_LOCK_WAIT,
         }
     }
+}
+
+impl LogoutOptions {
+    /// [`LogoutOptions::new`] with home, store and revoke endpoint from `config`
+    /// (see [`revoke_url_for_config`]).
+    pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
+        Self {
+            store_mode: config.credential_store,
+            revoke_url: revoke_url_for_config(config),
+            ..Self::new(config.codex_home.clone(), http)
+        }
+    }
+}
+
+/// The revoke endpoint for `config` (already resolved by
+/// [`crate::config::load_config`] with [`revoke_endpoint`]'s rules).
+pub fn revoke_url_for_config(config: &CodexConfig) -> String {
+    config.revoke_token_url.clone()
 }
 
 /// The revoke endpoint: the explicit override, else the refresh override's origin with path
@@ -384,6 +403,44 @@ mod tests {
         assert_eq!(
             revoke_endpoint(None, None, "https://auth.example/"),
             "https://auth.example/oauth/revoke"
+        );
+    }
+
+    #[test]
+    fn revoke_url_follows_config_overrides() {
+        let home = tempfile::tempdir().unwrap();
+        let load = |pairs: &'static [(&'static str, &'static str)]| {
+            let env = move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            };
+            crate::config::load_config_in(home.path().to_path_buf(), &[], &env).unwrap()
+        };
+        assert_eq!(
+            revoke_url_for_config(&load(&[])),
+            "https://auth.openai.com/oauth/revoke"
+        );
+        assert_eq!(
+            revoke_url_for_config(&load(&[(
+                "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+                "http://127.0.0.1:1234/oauth/token?unified=true"
+            )])),
+            "http://127.0.0.1:1234/oauth/revoke"
+        );
+        assert_eq!(
+            revoke_url_for_config(&load(&[
+                (
+                    "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+                    "http://127.0.0.1:1234/oauth/token"
+                ),
+                (
+                    "CODEX_REVOKE_TOKEN_URL_OVERRIDE",
+                    "http://127.0.0.1:9/revoke"
+                ),
+            ])),
+            "http://127.0.0.1:9/revoke"
         );
     }
 
