@@ -128,6 +128,19 @@ pub fn run() -> anyhow::Result<()> {
         &[0],
     )?;
     demo.step("login status", &["login", "status"], None, &[0])?;
+    let tasks_before = demo.stat("task_registrations")?;
+    let assertions_before = demo.stat("assertions_ok")?;
+    demo.step(
+        "whoami --check registers this run's task and signs an AgentAssertion",
+        &["whoami", "--check"],
+        None,
+        &[0],
+    )?;
+    println!(
+        "emulator task_registrations: {tasks_before} -> {}, assertions_ok: {assertions_before} -> {}",
+        demo.stat("task_registrations")?,
+        demo.stat("assertions_ok")?
+    );
     demo.step("who am I, as JSON", &["whoami", "--json"], None, &[0])?;
     demo.step("logout", &["logout"], None, &[0])?;
     demo.step(
