@@ -19,10 +19,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Resolve: the manager loads the stored login and refreshes it when needed,
     // never racing other processes that share CODEX_HOME.
-    let mut manager_config = AuthManagerConfig::new(config.codex_home.clone());
-    manager_config.store_mode = config.credential_store;
-    manager_config.issuer = config.issuer.clone();
-    manager_config.refresh_token_url = Some(config.refresh_token_url.clone());
+    let mut manager_config = AuthManagerConfig::from_codex_config(&config);
     manager_config.http = Some(http.clone());
     let manager = AuthManager::shared(manager_config);
     let Some(auth) = manager.auth().await else {

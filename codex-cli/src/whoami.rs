@@ -162,12 +162,9 @@ fn check_live(
         .default_client()
         .map_err(|err| network(err.to_string()))?;
     let runtime = context::runtime().map_err(network)?;
-    let mut manager_config = AuthManagerConfig::new(config.codex_home.clone());
-    manager_config.store_mode = config.credential_store;
+    let mut manager_config = AuthManagerConfig::from_codex_config(config);
     manager_config.storage = Some(storage);
     manager_config.enable_codex_api_key_env = true;
-    manager_config.issuer = config.issuer.clone();
-    manager_config.refresh_token_url = Some(config.refresh_token_url.clone());
     manager_config.http = Some(http);
     runtime.block_on(async move {
         let manager = AuthManager::shared(manager_config);

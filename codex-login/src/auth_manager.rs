@@ -18,11 +18,15 @@
 //!    answer or an answer that never came (timeout, dropped connection)
 //!    makes us re-read the store rather than resend the token.
 
+mod agent_readiness;
+
+use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;
 use crate::auth_dot_json::{AuthDotJson, StoredIdToken, StoredTimestamp};
 use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
 use crate::clock::{Clock, SystemClock};
 use crate::codex_auth::CodexAuth;
+use crate::config::CodexConfig;
 use crate::environment::{SharedEnv, shared_process_env};
 use crate::http_client::HttpClientFactory;
 use crate::recovery::UnauthorizedRecovery;
@@ -37,6 +41,7 @@ use crate::storage::{
     storage_for_mode,
 };
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use codex_agent_identity::TaskId;
 use codex_auth_provider::{
     AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SecretString, SharedAuthProvider,
     UnauthorizedContext,
@@ -45,6 +50,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -82,6 +88,11 @@ pub enum RefreshTokenError {
     /// The refresh endpoint or HTTP client is misconfigured.
     #[error("{0}")]
     Config(String),
+    /// An agent identity could not be made ready: its JWT failed
+    /// verification, its workspace is not allowed, or registering its agent
+    /// or run task failed.
+    #[error(transparent)]
+    AgentIdentity(AgentIdentityError),
 }
 
 impl RefreshTokenError {
@@ -109,7 +120,11 @@ impl RefreshTokenError {
 
     /// Whether a new login is needed.
     pub fn requires_new_login(&self) -> bool {
-        matches!(self, Self::Permanent { .. })
+        match self {
+            Self::Permanent { .. } => true,
+            Self::AgentIdentity(err) => err.requires_new_login(),
+            _ => false,
+        }
     }
 }
 
@@ -172,6 +187,14 @@ pub struct AuthManagerConfig {
     pub lock_wait: Duration,
     /// The HTTP client factory; `None` builds one from `env`.
     pub http: Option<HttpClientFactory>,
+    /// `[features] use_agent_identity`: a managed ChatGPT login also signs
+    /// requests as an agent identity bound to its account and user.
+    pub use_agent_identity: bool,
+    /// Workspaces an agent identity must belong to (empty: any); checked
+    /// before its run task is registered.
+    pub forced_chatgpt_workspace_ids: Vec<String>,
+    /// Endpoints, retries and failure memory for agent identities.
+    pub agent_identity: AgentIdentityOptions,
 }
 
 impl fmt::Debug for AuthManagerConfig {
@@ -185,6 +208,12 @@ impl fmt::Debug for AuthManagerConfig {
             .field("refresh_token_url", &self.refresh_token_url)
             .field("clock", &self.clock)
             .field("lock_wait", &self.lock_wait)
+            .field("use_agent_identity", &self.use_agent_identity)
+            .field(
+                "forced_chatgpt_workspace_ids",
+                &self.forced_chatgpt_workspace_ids,
+            )
+            .field("agent_identity", &self.agent_identity)
             .finish_non_exhaustive()
     }
 }
@@ -204,7 +233,26 @@ impl AuthManagerConfig {
             clock: Arc::new(SystemClock),
             lock_wait: DEFAULT_LOCK_WAIT,
             http: None,
+            use_agent_identity: false,
+            forced_chatgpt_workspace_ids: Vec::new(),
+            agent_identity: AgentIdentityOptions::default(),
         }
+    }
+
+    /// The settings `config` names: store, issuer, refresh URL, ChatGPT,
+    /// AuthAPI and JWKS bases, forced workspaces and `use_agent_identity`.
+    /// `CODEX_API_KEY` stays ignored and the process environment is used.
+    pub fn from_codex_config(config: &CodexConfig) -> Self {
+        let mut manager = Self::new(config.codex_home.clone());
+        manager.store_mode = config.credential_store;
+        manager.issuer = config.issuer.clone();
+        manager.refresh_token_url = Some(config.refresh_token_url.clone());
+        manager.use_agent_identity = config.use_agent_identity;
+        manager.forced_chatgpt_workspace_ids = config.forced_chatgpt_workspace_ids.clone();
+        manager.agent_identity.chatgpt_base_url = config.chatgpt_base_url.clone();
+        manager.agent_identity.authapi_base_url = Some(config.authapi_base_url());
+        manager.agent_identity.jwks_base_url = Some(config.jwks_base_url());
+        manager
     }
 }
 
@@ -232,6 +280,16 @@ pub struct AuthManager {
     cached: RwLock<CachedState>,
     failures: Mutex<HashMap<String, RefreshTokenError>>,
     refresh_gate: tokio::sync::Mutex<()>,
+    use_agent_identity: bool,
+    forced_chatgpt_workspace_ids: Vec<String>,
+    agent_identity: AgentIdentityOptions,
+    /// Serialises readying agent identities (one registration at a time).
+    agent_gate: tokio::sync::Mutex<()>,
+    /// Set once ChatGPT agent identity registration ran out of retries: Bearer
+    /// for the rest of the session.
+    agent_fallback: AtomicBool,
+    /// Run tasks registered by this manager, by agent runtime id.
+    agent_run_tasks: Mutex<HashMap<String, TaskId>>,
 }
 
 impl fmt::Debug for AuthManager {
@@ -279,6 +337,12 @@ impl AuthManager {
             cached: RwLock::new(CachedState::default()),
             failures: Mutex::new(HashMap::new()),
             refresh_gate: tokio::sync::Mutex::new(()),
+            use_agent_identity: config.use_agent_identity,
+            forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids,
+            agent_identity: config.agent_identity,
+            agent_gate: tokio::sync::Mutex::new(()),
+            agent_fallback: AtomicBool::new(false),
+            agent_run_tasks: Mutex::new(HashMap::new()),
         };
         let loaded = load_resolved(
             manager.storage.as_ref(),
@@ -338,12 +402,18 @@ impl AuthManager {
         needs_proactive_refresh(auth, self.clock.now())
     }
 
-    /// The current snapshot, refreshed first when it is about to expire.
-    /// A failed refresh is logged and the old snapshot returned (a still
-    /// valid access token keeps working through a transient failure).
+    /// The current snapshot, refreshed first when it is about to expire and,
+    /// for an agent identity, with its run task registered. A failed refresh
+    /// is logged and the old snapshot returned (a still valid access token
+    /// keeps working through a transient failure); an agent identity that
+    /// could not be readied gives `None`, never a snapshot that cannot sign.
     pub async fn auth(&self) -> Option<CodexAuth> {
         match self.try_auth().await {
             Ok(auth) => auth,
+            Err(RefreshTokenError::AgentIdentity(err)) => {
+                tracing::warn!("could not ready the agent identity: {err}");
+                None
+            }
             Err(err) => {
                 tracing::warn!("could not refresh the access token: {err}");
                 self.auth_cached()
@@ -351,22 +421,27 @@ impl AuthManager {
         }
     }
 
-    /// Like [`AuthManager::auth`], but reports a failed refresh.
+    /// Like [`AuthManager::auth`], but reports failures. Before an agent
+    /// identity snapshot is handed out its JWT is verified (JWKS), its
+    /// workspace checked and its run task registered (once per run); with
+    /// `use_agent_identity`, a managed ChatGPT login gets its bound identity
+    /// (or Bearer for the session when registration is unavailable).
     pub async fn try_auth(&self) -> Result<Option<CodexAuth>, RefreshTokenError> {
         let (resolved, generation) = self.snapshot();
         let Some(resolved) = resolved else {
             return Ok(None);
         };
-        if !self.needs_proactive_refresh(&resolved.auth) {
-            return Ok(Some(resolved.auth));
+        if self.needs_proactive_refresh(&resolved.auth) {
+            self.run_refresh(
+                RefreshMode::Proactive,
+                RefreshReason::ProactiveExpiry,
+                generation,
+            )
+            .await?;
         }
-        self.run_refresh(
-            RefreshMode::Proactive,
-            RefreshReason::ProactiveExpiry,
-            generation,
-        )
-        .await?;
-        Ok(self.auth_cached())
+        self.ready_agent_identity()
+            .await
+            .map_err(RefreshTokenError::AgentIdentity)
     }
 
     /// Re-reads the credentials (env, ephemeral store, configured store).
@@ -409,6 +484,8 @@ impl AuthManager {
         let storage = Arc::clone(&self.storage);
         let removed = run_blocking(move || storage.delete()).await?;
         drop(lock);
+        self.agent_fallback
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.reload().await;
         Ok(removed_ephemeral || removed)
     }
@@ -497,6 +574,51 @@ impl AuthManager {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(token_fingerprint(refresh_token), error.clone());
+    }
+
+    /// The failure any process recorded beside `auth.json` for `refresh_token`
+    /// (see [`crate::refresh_failure_record`]); in-memory credentials have none.
+    async fn recorded_failure(
+        &self,
+        source: &CredentialSource,
+        refresh_token: &SecretString,
+    ) -> Option<RefreshTokenError> {
+        if matches!(source, CredentialSource::Ephemeral) {
+            return None;
+        }
+        let home = self.codex_home.clone();
+        let token = refresh_token.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::refresh_failure_record::recorded_failure(&home, &token)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Records for every process that `refresh_token` must not be sent again.
+    /// A failure to write the record is logged; the refresh error stands.
+    async fn record_failure(
+        &self,
+        source: &CredentialSource,
+        refresh_token: &SecretString,
+        error: &RefreshTokenError,
+    ) {
+        if matches!(source, CredentialSource::Ephemeral) {
+            return;
+        }
+        let home = self.codex_home.clone();
+        let token = refresh_token.clone();
+        let error = error.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            crate::refresh_failure_record::record_failure(&home, &token, &error)
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!("could not record the failed refresh: {err}"),
+            Err(err) => tracing::warn!("could not record the failed refresh: {err}"),
+        }
     }
 
     /// The store the cached credentials live in, when they can be refreshed.
@@ -636,6 +758,11 @@ impl AuthManager {
         if let Some(previous) = self.failure_for(&refresh_token) {
             return Err(previous);
         }
+        if let Some(recorded) = self.recorded_failure(&cached.source, &refresh_token).await {
+            // Another process already spent (or lost) this token: never send it again.
+            self.remember_failure(&refresh_token, &recorded);
+            return Err(recorded);
+        }
         {
             let store = Arc::clone(&store);
             run_blocking(move || store.check_writable()).await?;
@@ -658,15 +785,25 @@ impl AuthManager {
                     }
                 }
                 document.last_refresh = Some(StoredTimestamp::new(self.clock.now()));
-                let to_save = document.clone();
+                let refreshed = match CodexAuth::from_auth_dot_json(document.clone()) {
+                    Ok(refreshed) => refreshed,
+                    Err(problem) => {
+                        // The issuer answered, so the old refresh token may be spent, but
+                        // its tokens cannot be used: save nothing and never resend it.
+                        let error = RefreshTokenError::OutcomeUnknown(format!(
+                            "{} (the token endpoint answered with tokens that cannot be \
+                             used: {problem})",
+                            crate::refresh::REFRESH_OUTCOME_UNKNOWN_MESSAGE
+                        ));
+                        self.remember_failure(&refresh_token, &error);
+                        self.record_failure(&cached.source, &refresh_token, &error)
+                            .await;
+                        return Err(error);
+                    }
+                };
                 let save_store = Arc::clone(&store);
-                run_blocking(move || save_store.save(&to_save)).await?;
+                run_blocking(move || save_store.save(&document)).await?;
                 drop(lock);
-                let refreshed = CodexAuth::from_auth_dot_json(document).map_err(|problem| {
-                    RefreshTokenError::Config(format!(
-                        "the refreshed tokens were saved but cannot be used: {problem}"
-                    ))
-                })?;
                 self.adopt(refreshed, cached.source);
                 Ok(RefreshOutcome::Refreshed)
             }
@@ -682,6 +819,8 @@ impl AuthManager {
                 }
                 let error = RefreshTokenError::permanent(failure);
                 self.remember_failure(&refresh_token, &error);
+                self.record_failure(&cached.source, &refresh_token, &error)
+                    .await;
                 Err(error)
             }
             Err(RefreshRequestError::Transient(message)) => {
@@ -696,6 +835,8 @@ impl AuthManager {
                 }
                 let error = RefreshTokenError::OutcomeUnknown(err.to_string());
                 self.remember_failure(&refresh_token, &error);
+                self.record_failure(&cached.source, &refresh_token, &error)
+                    .await;
                 Err(error)
             }
             Err(err @ RefreshRequestError::UnsafeUrl(_)) => {
@@ -814,6 +955,17 @@ impl AuthSource for AuthManager {
                     self.load_error()
                         .unwrap_or_else(|| "Not logged in".to_owned()),
                 )),
+                Err(RefreshTokenError::AgentIdentity(err)) => {
+                    // Never hand out a snapshot that cannot sign, nor Bearer
+                    // after a hard agent identity failure.
+                    Err(if err.requires_new_login() {
+                        AuthSourceError::ReauthRequired(err.to_string())
+                    } else if matches!(err, AgentIdentityError::Storage(_)) {
+                        AuthSourceError::Storage(err.to_string())
+                    } else {
+                        AuthSourceError::Transient(err.to_string())
+                    })
+                }
                 Err(err) => {
                     // A still-valid access token keeps working through a
                     // failed proactive refresh.

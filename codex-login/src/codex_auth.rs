@@ -13,6 +13,9 @@ use crate::token_claims::{
     AgentIdentityClaims, IdTokenClaims, JwtDecodeError, PlanType, jwt_expiry,
 };
 use chrono::{DateTime, Utc};
+use codex_agent_identity::{
+    AgentAssertionAuth, AgentIdentityRecordError, AgentKey, AgentRuntimeId, TaskId,
+};
 use codex_auth_provider::headers::{CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
 use codex_auth_provider::{
     AuthProvider, BearerAuth, SecretString, SharedAuthProvider, visible_header_value,
@@ -60,6 +63,12 @@ pub enum AuthDataError {
     /// Host-supplied ChatGPT tokens without an account id.
     #[error("external auth tokens are missing ChatGPT metadata")]
     ExternalTokensMissingMetadata,
+    /// A run task was offered to a snapshot that is not an agent identity.
+    #[error("only an agent identity can take a run task")]
+    NotAgentIdentity,
+    /// The agent identity's key or ids cannot sign requests.
+    #[error(transparent)]
+    AgentIdentityUnusable(#[from] AgentIdentityRecordError),
 }
 
 /// The ChatGPT tokens of a snapshot, with the claims read from them.
@@ -104,7 +113,7 @@ pub struct AgentIdentityAuth {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Credentials {
     ApiKey(SecretString),
     Chatgpt(ChatgptTokens),
@@ -117,6 +126,8 @@ struct Snapshot {
     credentials: Credentials,
     last_refresh: Option<DateTime<Utc>>,
     document: Option<AuthDotJson>,
+    /// Signs requests as an agent identity once its run task is known.
+    agent_assertion: Option<AgentAssertionAuth>,
 }
 
 /// An immutable snapshot of the credentials in use.
@@ -230,7 +241,23 @@ impl CodexAuth {
                 None => return Err(AuthDataError::MissingAgentIdentity),
             },
         };
-        Ok(Self::build(mode, credentials, last_refresh, Some(document)))
+        // A stored record that already carries its run task signs at once; an
+        // unusable key is reported when the manager readies the identity.
+        let agent_assertion = match (&credentials, &document.agent_identity) {
+            (Credentials::AgentIdentity(identity), Some(StoredAgentIdentity::Record(_))) => {
+                identity
+                    .task_id
+                    .as_deref()
+                    .and_then(|task| TaskId::new(task).ok())
+                    .and_then(|task| assertion_for(identity, &task).ok())
+            }
+            _ => None,
+        };
+        let mut auth = Self::build(mode, credentials, last_refresh, Some(document));
+        if let Some(assertion) = agent_assertion {
+            auth = auth.with_agent_assertion(assertion);
+        }
+        Ok(auth)
     }
 
     fn build(
@@ -245,8 +272,59 @@ impl CodexAuth {
                 credentials,
                 last_refresh,
                 document,
+                agent_assertion: None,
             }),
         }
+    }
+
+    /// The same snapshot, signing requests with `assertion` (an agent identity
+    /// whose run task is known, or the identity a ChatGPT login opted into).
+    pub fn with_agent_assertion(&self, assertion: AgentAssertionAuth) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Snapshot {
+                mode: inner.mode,
+                credentials: inner.credentials.clone(),
+                last_refresh: inner.last_refresh,
+                document: inner.document.clone(),
+                agent_assertion: Some(assertion),
+            }),
+        }
+    }
+
+    /// The agent identity snapshot with its run task: the identity's
+    /// `task_id` is set (and, for a stored record, the document's record too)
+    /// and requests are signed with `AgentAssertion`. Fails for other modes
+    /// or when the key or ids cannot sign.
+    pub fn with_agent_task(&self, task: &TaskId) -> Result<Self, AuthDataError> {
+        let Credentials::AgentIdentity(identity) = &self.inner.credentials else {
+            return Err(AuthDataError::NotAgentIdentity);
+        };
+        let mut identity = identity.clone();
+        identity.task_id = Some(task.as_str().to_owned());
+        let assertion = assertion_for(&identity, task)?;
+        let mut document = self.inner.document.clone();
+        if let Some(StoredAgentIdentity::Record(stored)) = document
+            .as_mut()
+            .and_then(|document| document.agent_identity.as_mut())
+        {
+            stored.task_id = identity.task_id.clone();
+        }
+        Ok(Self {
+            inner: Arc::new(Snapshot {
+                mode: self.inner.mode,
+                credentials: Credentials::AgentIdentity(identity),
+                last_refresh: self.inner.last_refresh,
+                document,
+                agent_assertion: Some(assertion),
+            }),
+        })
+    }
+
+    /// The `AgentAssertion` provider this snapshot signs with, once an agent
+    /// identity's run task is known.
+    pub fn agent_assertion_auth(&self) -> Option<&AgentAssertionAuth> {
+        self.inner.agent_assertion.as_ref()
     }
 
     /// The fine mode: `apikey`, `chatgpt`, `chatgptAuthTokens` or `agentIdentity`.
@@ -423,10 +501,10 @@ impl CodexAuth {
                     && a.refresh_token == b.refresh_token
                     && a.account_id == b.account_id
             }
+            // The run task is run state, not a credential.
             (Credentials::AgentIdentity(a), Credentials::AgentIdentity(b)) => {
                 a.agent_runtime_id == b.agent_runtime_id
                     && a.agent_private_key == b.agent_private_key
-                    && a.task_id == b.task_id
                     && a.jwt == b.jwt
             }
             _ => false,
@@ -434,14 +512,19 @@ impl CodexAuth {
     }
 
     /// The provider that puts this snapshot's headers on requests:
+    /// - once an agent identity is ready (its run task known, or a ChatGPT
+    ///   login's opted-in identity): `Authorization: AgentAssertion …` minted
+    ///   per request, `ChatGPT-Account-ID`, and FedRAMP ([`AgentAssertionAuth`]);
     /// - API key: `Authorization: Bearer <key>`;
     /// - ChatGPT: `Authorization: Bearer <access token>`, `ChatGPT-Account-ID`,
     ///   and `X-OpenAI-Fedramp: true` for FedRAMP accounts;
-    /// - agent identity: only `ChatGPT-Account-ID` and FedRAMP. The
-    ///   `Authorization: AgentAssertion` header needs a registered task, which
-    ///   `codex-agent-identity` adds; until then no `Authorization` is sent,
-    ///   as upstream does while the task id is not initialised.
+    /// - an agent identity whose task is not registered yet: only
+    ///   `ChatGPT-Account-ID` and FedRAMP, as upstream does while the task id
+    ///   is not initialised ([`crate::AuthManager::try_auth`] registers it).
     pub fn provider(&self) -> SharedAuthProvider {
+        if let Some(assertion) = &self.inner.agent_assertion {
+            return Arc::new(assertion.clone());
+        }
         match &self.inner.credentials {
             Credentials::ApiKey(key) => Arc::new(BearerAuth::new(key)),
             Credentials::Chatgpt(tokens) => Arc::new(
@@ -545,6 +628,21 @@ fn agent_identity_from_record(
         jwt: None,
         expires_at: None,
     })
+}
+
+/// The provider signing as `identity` for `task`.
+fn assertion_for(
+    identity: &AgentIdentityAuth,
+    task: &TaskId,
+) -> Result<AgentAssertionAuth, AgentIdentityRecordError> {
+    let key = AgentKey::from_pkcs8_base64(identity.agent_private_key.expose())?;
+    let runtime = AgentRuntimeId::new(identity.agent_runtime_id.as_str())?;
+    let mut assertion =
+        AgentAssertionAuth::new(key, runtime, task.clone()).with_fedramp(identity.is_fedramp);
+    if let Some(account_id) = identity.account_id.as_deref().filter(|id| !id.is_empty()) {
+        assertion = assertion.with_account_id(account_id);
+    }
+    Ok(assertion)
 }
 
 /// Adds `ChatGPT-Account-ID` (and FedRAMP) but no `Authorization`: what an

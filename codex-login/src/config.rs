@@ -54,6 +54,17 @@ impl CodexConfig {
             .clone()
             .unwrap_or_else(|| format!("{}/api/accounts", self.issuer))
     }
+
+    /// The base the agent-identity JWKS is fetched under: explicit setting,
+    /// else derived from `chatgpt_base_url` (see
+    /// [`crate::agent_identity::jwks_base_url_for_chatgpt`]).
+    pub fn jwks_base_url(&self) -> String {
+        self.agent_identity_jwks_base_url
+            .clone()
+            .unwrap_or_else(|| {
+                crate::agent_identity::jwks_base_url_for_chatgpt(&self.chatgpt_base_url)
+            })
+    }
 }
 
 /// Where a setting came from, for error messages.
@@ -218,11 +229,19 @@ pub fn load_config_in(
         )?),
         None => None,
     };
-    let jwks = match env("CODEX_AGENT_IDENTITY_JWKS_BASE_URL") {
-        Some(value) => Some(normalize_url(
+    let jwks = match env("CODEX_AGENT_IDENTITY_JWKS_BASE_URL")
+        .map(|value| {
+            (
+                value,
+                SettingOrigin::Env("CODEX_AGENT_IDENTITY_JWKS_BASE_URL"),
+            )
+        })
+        .or(settings.jwks)
+    {
+        Some((value, origin)) => Some(normalize_url(
             "agent_identity_jwks_base_url",
             &value,
-            SettingOrigin::Env("CODEX_AGENT_IDENTITY_JWKS_BASE_URL"),
+            origin,
         )?),
         None => None,
     };
@@ -272,6 +291,7 @@ struct Settings {
     issuer: Option<(String, SettingOrigin)>,
     chatgpt_base_url: Option<(String, SettingOrigin)>,
     authapi: Option<(String, SettingOrigin)>,
+    jwks: Option<(String, SettingOrigin)>,
     store: Option<CredentialStoreMode>,
     forced_login_method: Option<ForcedLoginMethod>,
     forced_workspaces: Option<Vec<String>>,
@@ -300,6 +320,9 @@ impl Settings {
         }
         if let Some(value) = string("agent_identity_authapi_base_url")? {
             self.authapi = Some((value, origin.clone()));
+        }
+        if let Some(value) = string("agent_identity_jwks_base_url")? {
+            self.jwks = Some((value, origin.clone()));
         }
         if let Some(value) = string("cli_auth_credentials_store")? {
             self.store = Some(CredentialStoreMode::parse(&value).ok_or_else(|| {
@@ -539,6 +562,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("-c override"), "{err}");
+    }
+
+    #[test]
+    fn jwks_base_is_configured_or_derived_from_the_chatgpt_base() {
+        let dir = home_with("chatgpt_base_url = \"https://chatgpt.com\"\n");
+        let config = load_config_in(dir.path().to_path_buf(), &[], &env_of(&[])).unwrap();
+        assert_eq!(config.agent_identity_jwks_base_url, None);
+        assert_eq!(config.jwks_base_url(), "https://chatgpt.com/backend-api");
+
+        let dir = home_with("agent_identity_jwks_base_url = \"http://127.0.0.1:9/jwks/\"\n");
+        let config = load_config_in(dir.path().to_path_buf(), &[], &env_of(&[])).unwrap();
+        assert_eq!(config.jwks_base_url(), "http://127.0.0.1:9/jwks");
+        let env = env_of(&[(
+            "CODEX_AGENT_IDENTITY_JWKS_BASE_URL",
+            "http://127.0.0.1:8/backend-api",
+        )]);
+        let config = load_config_in(dir.path().to_path_buf(), &[], &env).unwrap();
+        assert_eq!(config.jwks_base_url(), "http://127.0.0.1:8/backend-api");
     }
 
     #[test]

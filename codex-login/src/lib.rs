@@ -2,9 +2,12 @@
 //!
 //! The core half keeps credentials (`auth.json`, OS keyring, in-memory),
 //! turns them into immutable [`CodexAuth`] snapshots, and refreshes them
-//! through [`AuthManager`] without racing other threads or processes. The
-//! login flows (browser, device code, API key, logout) build on it.
+//! through [`AuthManager`] without racing other threads or processes, and
+//! readies agent identities (JWT verification, run tasks, the ChatGPT opt-in)
+//! before handing them out. The login flows (browser, device code, API key,
+//! access token, logout) build on it.
 
+pub mod agent_identity;
 pub mod auth_dot_json;
 pub mod auth_lock;
 pub mod auth_manager;
@@ -16,6 +19,7 @@ pub mod flows;
 pub mod http_client;
 pub mod recovery;
 pub mod refresh;
+pub mod refresh_failure_record;
 pub mod resolution;
 pub mod storage;
 pub mod token_claims;

@@ -264,27 +264,33 @@ pub async fn send_refresh_request(
     }
     parse_refresh_response(&body).ok_or_else(|| RefreshRequestError::OutcomeUnknown {
         detail: format!(
-            "the token endpoint answered {status} with a body that is not a JSON object"
+            "the token endpoint answered {status} with a body that is not a token response \
+             (a JSON object with a non-empty access_token string)"
         ),
     })
 }
 
-/// Reads a successful refresh answer; every field is optional.
+/// Reads a successful refresh answer: a JSON object with a non-empty `access_token` string;
+/// `id_token` and `refresh_token` may be missing (or `null`, or empty), in which case the old
+/// values are kept, but must be strings when present. Anything else is `None`: the issuer
+/// answered, so the refresh token may be spent, but there is nothing usable to save.
 pub fn parse_refresh_response(body: &str) -> Option<RefreshedTokens> {
     let value: Value = serde_json::from_str(body).ok()?;
     let object = value.as_object()?;
-    let token = |key: &str| {
-        object
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .map(SecretString::from)
+    let token = |key: &str| -> Result<Option<SecretString>, ()> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) if text.is_empty() => Ok(None),
+            Some(Value::String(text)) => Ok(Some(SecretString::from(text.as_str()))),
+            Some(_) => Err(()),
+        }
     };
-    Some(RefreshedTokens {
-        id_token: token("id_token"),
-        access_token: token("access_token"),
-        refresh_token: token("refresh_token"),
-    })
+    let tokens = RefreshedTokens {
+        id_token: token("id_token").ok()?,
+        access_token: token("access_token").ok()?,
+        refresh_token: token("refresh_token").ok()?,
+    };
+    tokens.access_token.is_some().then_some(tokens)
 }
 
 impl fmt::Display for RefreshReason {

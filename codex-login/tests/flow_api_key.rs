@@ -1,5 +1,5 @@
 //! API-key and access-token login: the file the official CLI writes, overwriting a ChatGPT
-//! login, bad input, and the not-yet-supported access-token path.
+//! login, bad input, and access-token login (more in `agent_*.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod flow_support;
@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use codex_auth_provider::SecretString;
 use codex_emulator::IssueTokens;
 use codex_login::flows::{
-    AccessTokenLoginError, ApiKeyLoginError, CredentialTarget, login_with_access_token,
-    login_with_api_key,
+    AccessTokenLoginError, AccessTokenLoginOptions, ApiKeyLoginError, CredentialTarget,
+    login_with_access_token, login_with_api_key,
 };
 use codex_login::storage::{AuthStorage, CredentialStoreMode, EphemeralAuthStorage};
 use flow_support::{emulator, read_auth_json, seed_chatgpt_auth};
@@ -146,21 +146,32 @@ async fn ephemeral_api_key_login_never_touches_disk() {
 }
 
 #[tokio::test]
-async fn access_token_login_is_not_supported_yet_and_writes_nothing() {
+async fn access_token_login_saves_the_verified_jwt_and_nothing_else() {
     let emulator = emulator(true).await;
     let jwt = emulator.mint_agent_identity_jwt().jwt;
     let home = tempfile::tempdir().unwrap();
-    let err = login_with_access_token(&file_target(home.path()), &SecretString::new(jwt.clone()))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AccessTokenLoginError::NotYetSupported));
-    assert!(err.to_string().contains("not supported yet"));
-    assert!(!err.to_string().contains(&jwt));
-    assert!(!home.path().join("auth.json").exists());
+    let options = AccessTokenLoginOptions {
+        http: flow_support::http(),
+        jwks_base_url: emulator.urls().chatgpt_base_url.clone(),
+        forced_chatgpt_workspace_ids: Vec::new(),
+        forced_login_method: None,
+    };
     assert!(matches!(
-        login_with_access_token(&file_target(home.path()), &SecretString::new(" "))
+        login_with_access_token(&file_target(home.path()), &SecretString::new(" "), &options)
             .await
             .unwrap_err(),
         AccessTokenLoginError::Empty
     ));
+    assert!(!home.path().join("auth.json").exists());
+    login_with_access_token(
+        &file_target(home.path()),
+        &SecretString::new(format!("{jwt}\n")),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        read_auth_json(home.path()),
+        serde_json::json!({"auth_mode": "agentIdentity", "OPENAI_API_KEY": null, "agent_identity": jwt})
+    );
 }

@@ -13,11 +13,13 @@ use codex_login::flows::{
     UrlOpener, run_browser_login,
 };
 use flow_support::{
-    ScriptedBrowser, browser_options, emulator, port_free_within, read_auth_json, seed_chatgpt_auth,
+    ScriptedBrowser, browser_options, emulator, lock_fixed_ports, port_free_within, read_auth_json,
+    seed_chatgpt_auth,
 };
 use tokio::io::AsyncWriteExt;
 
-/// Serialises the tests that need the registered ports 1455/1457.
+/// Serialises, within this binary, the tests that need the registered ports 1455/1457 (the
+/// file lock in [`lock_fixed_ports`] does it across processes).
 static FIXED_PORTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const STATE: &str = "test-state-0123456789";
@@ -650,6 +652,7 @@ async fn cancels_previous_login_server_when_port_is_in_use() {
 #[tokio::test]
 async fn falls_back_to_registered_fallback_port_when_default_port_is_in_use() {
     let _ports = FIXED_PORTS.lock().await;
+    let _ports_across_processes = lock_fixed_ports().await;
     let emulator = emulator(true).await;
     // A foreign server (not ours: it ignores /cancel) holds 1455.
     let holder = std::net::TcpListener::bind(("127.0.0.1", DEFAULT_CALLBACK_PORT))
@@ -679,6 +682,7 @@ async fn falls_back_to_registered_fallback_port_when_default_port_is_in_use() {
 #[tokio::test]
 async fn both_ports_busy_gives_clear_error_naming_the_ports() {
     let _ports = FIXED_PORTS.lock().await;
+    let _ports_across_processes = lock_fixed_ports().await;
     let _first = std::net::TcpListener::bind(("127.0.0.1", DEFAULT_CALLBACK_PORT))
         .expect("port 1455 must be free for this test");
     let _second = std::net::TcpListener::bind(("127.0.0.1", FALLBACK_CALLBACK_PORT))
@@ -706,6 +710,7 @@ async fn both_ports_busy_gives_clear_error_naming_the_ports() {
 #[tokio::test]
 async fn default_port_login_succeeds_and_releases_1455() {
     let _ports = FIXED_PORTS.lock().await;
+    let _ports_across_processes = lock_fixed_ports().await;
     let emulator = emulator(true).await;
     let home = tempfile::tempdir().unwrap();
     let mut options = browser_options(home.path(), &emulator.urls().issuer);

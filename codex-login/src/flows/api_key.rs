@@ -1,10 +1,17 @@
 //! API-key login (`codex login --with-api-key`) and access-token login (`--with-access-token`).
 
+use codex_agent_identity::{JwtError, check_jwt_shape, verify_agent_identity_jwt};
 use codex_auth_provider::SecretString;
 use tracing::info;
 
 use super::persist::{CredentialTarget, PersistError, save_document};
+use super::restrictions::{
+    ForcedLoginMethod, LoginKind, LoginMethodDisabled, ensure_login_method_allowed,
+};
+use crate::agent_identity::{AgentWorkspaceError, check_agent_workspace};
 use crate::auth_dot_json::AuthDotJson;
+use crate::config::CodexConfig;
+use crate::http_client::HttpClientFactory;
 
 /// Why an API key could not be saved.
 #[derive(Debug, thiserror::Error)]
@@ -27,17 +34,59 @@ pub enum ApiKeyLoginError {
     Persist(#[from] PersistError),
 }
 
-/// Why an access token (agent identity JWT) login failed.
+/// Why an access token (agent identity JWT) login failed. Nothing is written in any case.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessTokenLoginError {
     /// Nothing but whitespace was given.
     #[error("the access token is empty")]
     Empty,
-    /// Verifying agent identity JWTs is not wired into this build yet.
+    /// `forced_login_method = "api"` forbids access-token login.
+    #[error(transparent)]
+    MethodDisabled(#[from] LoginMethodDisabled),
+    /// A personal access token (`at-...`) was given; only agent identity JWTs are supported.
     #[error(
-        "access-token (agent identity) login is not supported yet: the JWT cannot be verified by this build; use `codex login` or `--with-api-key`"
+        "the access token is a personal access token (at-...), which this version does not support; use an agent identity token"
     )]
-    NotYetSupported,
+    PersonalAccessTokenUnsupported,
+    /// The JWT is malformed, unsigned, signed with an untrusted key or the
+    /// wrong algorithm, expired, or has the wrong issuer or audience (or the
+    /// JWKS could not be fetched).
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    /// The identity belongs to a workspace the configuration does not allow.
+    #[error(transparent)]
+    Workspace(#[from] AgentWorkspaceError),
+    /// The HTTP client for the JWKS request could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    HttpClient(String),
+    /// The token could not be saved.
+    #[error("could not save the access token: {0}")]
+    Persist(#[from] PersistError),
+}
+
+/// What `login --with-access-token` needs besides the target and the token.
+#[derive(Debug, Clone)]
+pub struct AccessTokenLoginOptions {
+    /// Builds the client for the JWKS request.
+    pub http: HttpClientFactory,
+    /// The base the JWKS is fetched under ([`CodexConfig::jwks_base_url`]).
+    pub jwks_base_url: String,
+    /// Workspaces the identity must belong to (empty: any).
+    pub forced_chatgpt_workspace_ids: Vec<String>,
+    /// The login method an administrator forces.
+    pub forced_login_method: Option<ForcedLoginMethod>,
+}
+
+impl AccessTokenLoginOptions {
+    /// The options `config` names, with `http` for the JWKS request.
+    pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
+        Self {
+            http,
+            jwks_base_url: config.jwks_base_url(),
+            forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids.clone(),
+            forced_login_method: config.forced_login_method,
+        }
+    }
 }
 
 /// Trims and checks an API key: non-empty, printable ASCII, no whitespace inside.
@@ -75,17 +124,46 @@ pub async fn login_with_api_key(
     Ok(())
 }
 
-/// Access-token login with an agent identity JWT; returns
-/// [`AccessTokenLoginError::NotYetSupported`] until JWT verification (`codex-agent-identity`)
-/// is integrated. Nothing is written.
+/// Access-token login with an agent identity JWT (`codex login --with-access-token`): checks
+/// the forced login method, verifies the JWT against the JWKS (RS256, trusted `kid`, `iss`,
+/// `aud`, `exp`, usable key), checks the workspace, and only then saves
+/// `{"auth_mode": "agentIdentity", "OPENAI_API_KEY": null, "agent_identity": "<jwt>"}` as the
+/// official CLI does. The run task is registered when the login is first used, not here. On
+/// any error nothing is written.
 pub async fn login_with_access_token(
-    _target: &CredentialTarget,
+    target: &CredentialTarget,
     access_token: &SecretString,
+    options: &AccessTokenLoginOptions,
 ) -> Result<(), AccessTokenLoginError> {
-    if access_token.expose().trim().is_empty() {
+    let jwt = access_token.expose().trim();
+    if jwt.is_empty() {
         return Err(AccessTokenLoginError::Empty);
     }
-    Err(AccessTokenLoginError::NotYetSupported)
+    ensure_login_method_allowed(LoginKind::AccessToken, options.forced_login_method)?;
+    if jwt.starts_with("at-") {
+        return Err(AccessTokenLoginError::PersonalAccessTokenUnsupported);
+    }
+    check_jwt_shape(jwt)?;
+    let client = options
+        .http
+        .default_client()
+        .map_err(|err| AccessTokenLoginError::HttpClient(err.to_string()))?;
+    let claims = verify_agent_identity_jwt(&client, &options.jwks_base_url, jwt).await?;
+    check_agent_workspace(
+        &options.forced_chatgpt_workspace_ids,
+        Some(claims.account_id.as_str()),
+    )?;
+    save_document(
+        target,
+        AuthDotJson::agent_identity_jwt(SecretString::new(jwt)),
+    )
+    .await?;
+    info!(
+        store = %target.store_mode,
+        agent_runtime_id = %claims.agent_runtime_id,
+        "access token login saved"
+    );
+    Ok(())
 }
 
 #[cfg(test)]

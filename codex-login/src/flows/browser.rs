@@ -25,12 +25,14 @@ use super::code_redemption::{
     RedeemedLogin, RedemptionContext, RedemptionError, ReplacedLoginRevocation,
 };
 use super::login_claims::InvalidIdToken;
+use super::logout::revoke_url_for_config;
 use super::pages::ErrorPage;
 use super::pasted_redirect::{PastedInput, parse_pasted_input};
 use super::persist::{CredentialTarget, PersistError};
 use super::pkce::{PkceCodes, generate_state};
 use super::token_endpoint::{TokenExchangeError, token_endpoint};
 use super::workspace_check::WorkspaceRestrictionError;
+use crate::config::CodexConfig;
 use crate::http_client::{
     CredentialUrlError, HttpClientError, HttpClientFactory, ensure_credential_safe_url,
 };
@@ -120,6 +122,18 @@ impl LoginServerOptions {
             revoke_url: None,
             timeout: Some(DEFAULT_LOGIN_TIMEOUT),
             codex_streamlined_login: false,
+        }
+    }
+
+    /// [`LoginServerOptions::new`] with home, issuer, store, forced workspaces and revoke
+    /// endpoint from `config`.
+    pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
+        Self {
+            issuer: config.issuer.clone(),
+            credential_store: config.credential_store,
+            forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids.clone(),
+            revoke_url: Some(revoke_url_for_config(config)),
+            ..Self::new(config.codex_home.clone(), http)
         }
     }
 }

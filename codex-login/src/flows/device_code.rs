@@ -15,9 +15,11 @@ use super::code_redemption::{
 };
 use super::error_text::error_chain;
 use super::login_claims::InvalidIdToken;
+use super::logout::revoke_url_for_config;
 use super::persist::{CredentialTarget, PersistError};
 use super::token_endpoint::{TokenExchangeError, parse_token_endpoint_error};
 use super::workspace_check::WorkspaceRestrictionError;
+use crate::config::CodexConfig;
 use crate::http_client::{
     CredentialUrlError, HttpClientError, HttpClientFactory, ensure_credential_safe_url,
 };
@@ -82,6 +84,18 @@ impl DeviceCodeOptions {
             poll_interval_override: None,
             cli_version: env!("CARGO_PKG_VERSION").to_owned(),
             styled: false,
+        }
+    }
+
+    /// [`DeviceCodeOptions::new`] with home, issuer, store, forced workspaces and revoke
+    /// endpoint from `config`.
+    pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
+        Self {
+            issuer: config.issuer.clone(),
+            credential_store: config.credential_store,
+            forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids.clone(),
+            revoke_url: Some(revoke_url_for_config(config)),
+            ..Self::new(config.codex_home.clone(), http)
         }
     }
 

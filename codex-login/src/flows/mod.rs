@@ -24,7 +24,8 @@ pub mod token_endpoint;
 pub mod workspace_check;
 
 pub use api_key::{
-    AccessTokenLoginError, ApiKeyLoginError, login_with_access_token, login_with_api_key,
+    AccessTokenLoginError, AccessTokenLoginOptions, ApiKeyLoginError, login_with_access_token,
+    login_with_api_key,
 };
 pub use browser::{
     BrowserLoginError, BrowserLoginSuccess, CompletedVia, LoginCancelHandle, LoginServer,

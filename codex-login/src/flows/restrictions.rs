@@ -10,6 +10,7 @@ use tracing::warn;
 use crate::auth_dot_json::AuthMode;
 use crate::auth_lock::{AuthFileLock, DEFAULT_LOCK_WAIT};
 use crate::codex_auth::CodexAuth;
+use crate::config::CodexConfig;
 use crate::environment::EnvLookup;
 use crate::resolution::{ResolveError, ResolveOptions, resolve_credentials};
 use crate::storage::{
@@ -75,6 +76,14 @@ pub struct LoginRestrictions {
 }
 
 impl LoginRestrictions {
+    /// The restrictions in `config`.
+    pub fn from_config(config: &CodexConfig) -> Self {
+        Self {
+            forced_login_method: config.forced_login_method,
+            forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids.clone(),
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.forced_login_method.is_none() && self.forced_chatgpt_workspace_ids.is_empty()
     }
@@ -145,6 +154,17 @@ pub struct RestrictionTarget {
     pub store_mode: CredentialStoreMode,
     /// A store to use instead of the one `store_mode` names (tests, embedders).
     pub storage: Option<SharedAuthStorage>,
+}
+
+impl RestrictionTarget {
+    /// The stores named by `config`.
+    pub fn from_config(config: &CodexConfig) -> Self {
+        Self {
+            codex_home: config.codex_home.clone(),
+            store_mode: config.credential_store,
+            storage: None,
+        }
+    }
 }
 
 /// Checks the credentials in use (`CODEX_API_KEY` included) against `restrictions`; on a

@@ -176,3 +176,43 @@ pub fn seed_chatgpt_auth(home: &Path, tokens: &codex_emulator::IssuedTokens) {
         .save(&document)
         .expect("seed auth.json");
 }
+
+/// Exclusive use of the registered callback ports 1455/1457 across test threads *and* test
+/// processes (another `cargo test` may run at the same time): a file lock in the temp dir.
+/// Other tests that bind these ports should take the same lock.
+pub struct FixedPortsGuard {
+    _file: std::fs::File,
+}
+
+/// The lock file shared by every test that needs ports 1455/1457.
+pub const FIXED_PORTS_LOCK_FILE: &str = "codex-login-fixed-callback-ports.lock";
+
+/// Waits (up to two minutes) for exclusive use of ports 1455/1457, then for both to be free.
+pub async fn lock_fixed_ports() -> FixedPortsGuard {
+    let path = std::env::temp_dir().join(FIXED_PORTS_LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .expect("open the fixed-ports lock file");
+    let started = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock)
+                if started.elapsed() < Duration::from_secs(120) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("could not lock {}: {err}", path.display()),
+        }
+    }
+    for port in [1455, 1457] {
+        assert!(
+            port_free_within(port, Duration::from_secs(30)).await,
+            "port {port} stayed busy for 30 s (held by a program outside these tests?)"
+        );
+    }
+    FixedPortsGuard { _file: file }
+}
