@@ -79,24 +79,55 @@ pub fn login(overrides: &[String], args: LoginArgs) -> u8 {
     if let Some(issuer) = &args.experimental_issuer {
         config.issuer = issuer.trim_end_matches('/').to_owned();
     }
+    let client_id = args.experimental_client_id.as_deref();
     if args.with_api_key && args.with_access_token {
         eprintln!("Choose one login credential source: --with-api-key or --with-access-token.");
         return exit::FAILURE;
     }
-    if args.device_auth {
-        return device_login(&config, args.experimental_client_id.as_deref());
-    }
-    if args.api_key.is_some() {
+    let (prefix, result) = if args.device_auth {
+        (
+            "Error logging in with device code",
+            device_login(&config, client_id),
+        )
+    } else if args.api_key.is_some() {
         eprintln!("{API_KEY_FLAG_REMOVED}");
         return exit::FAILURE;
+    } else if args.with_api_key {
+        ("Error logging in", api_key_login(&config))
+    } else if args.with_access_token {
+        (
+            "Error logging in with access token",
+            access_token_login(&config),
+        )
+    } else {
+        ("Error logging in", browser_login(&config, client_id))
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("Successfully logged in");
+            exit::OK
+        }
+        // Already reported with the official wording (disabled method, TTY, empty stdin).
+        Err(LoginFailure::Reported) => exit::FAILURE,
+        Err(LoginFailure::Failed(err)) => {
+            eprintln!("{prefix}: {err}");
+            exit::FAILURE
+        }
     }
-    if args.with_api_key {
-        return api_key_login(&config);
+}
+
+/// Why a login did not complete.
+enum LoginFailure {
+    /// The message is already on stderr.
+    Reported,
+    /// The error to print after the command's prefix.
+    Failed(String),
+}
+
+impl<E: std::fmt::Display> From<E> for LoginFailure {
+    fn from(err: E) -> Self {
+        Self::Failed(err.to_string())
     }
-    if args.with_access_token {
-        return access_token_login(&config);
-    }
-    browser_login(&config, args.experimental_client_id.as_deref())
 }
 
 fn target(config: &CodexConfig) -> CredentialTarget {
@@ -107,185 +138,97 @@ fn target(config: &CodexConfig) -> CredentialTarget {
     }
 }
 
+/// Refuses a login kind that `forced_login_method` forbids, with upstream's message.
+fn ensure_allowed(kind: LoginKind, config: &CodexConfig) -> Result<(), LoginFailure> {
+    ensure_login_method_allowed(kind, config.forced_login_method).map_err(|err| {
+        eprintln!("{err}");
+        LoginFailure::Reported
+    })
+}
+
 /// Reads a whole secret from stdin (refusing a terminal), trimmed.
-fn read_stdin_secret(tty_hint: &str, reading: &str, empty: &str) -> Result<SecretString, u8> {
+fn read_stdin_secret(
+    tty_hint: &str,
+    reading: &str,
+    empty: &str,
+) -> Result<SecretString, LoginFailure> {
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprintln!("{tty_hint}");
-        return Err(exit::FAILURE);
+        return Err(LoginFailure::Reported);
     }
     eprintln!("{reading}");
     let mut raw = String::new();
     if let Err(err) = stdin.read_to_string(&mut raw) {
         eprintln!("Failed to read stdin: {err}");
-        return Err(exit::FAILURE);
+        return Err(LoginFailure::Reported);
     }
     let secret = SecretString::new(raw.trim());
     // Wipe the untrimmed copy too.
     drop(SecretString::new(raw));
     if secret.is_empty() {
         eprintln!("{empty}");
-        return Err(exit::FAILURE);
+        return Err(LoginFailure::Reported);
     }
     Ok(secret)
 }
 
-fn api_key_login(config: &CodexConfig) -> u8 {
-    if let Err(err) = ensure_login_method_allowed(LoginKind::ApiKey, config.forced_login_method) {
-        eprintln!("{err}");
-        return exit::FAILURE;
-    }
-    let key = match read_stdin_secret(
+fn api_key_login(config: &CodexConfig) -> Result<(), LoginFailure> {
+    ensure_allowed(LoginKind::ApiKey, config)?;
+    let key = read_stdin_secret(
         API_KEY_TTY_HINT,
         "Reading API key from stdin...",
         "No API key provided via stdin.",
-    ) {
-        Ok(key) => key,
-        Err(code) => return code,
-    };
-    let runtime = match context::runtime() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("Error logging in: {err}");
-            return exit::FAILURE;
-        }
-    };
-    match runtime.block_on(flows::login_with_api_key(&target(config), &key)) {
-        Ok(()) => {
-            eprintln!("Successfully logged in");
-            exit::OK
-        }
-        Err(err) => {
-            eprintln!("Error logging in: {err}");
-            exit::FAILURE
-        }
-    }
+    )?;
+    let runtime = context::runtime()?;
+    Ok(runtime.block_on(flows::login_with_api_key(&target(config), &key))?)
 }
 
-fn access_token_login(config: &CodexConfig) -> u8 {
-    if let Err(err) =
-        ensure_login_method_allowed(LoginKind::AccessToken, config.forced_login_method)
-    {
-        eprintln!("{err}");
-        return exit::FAILURE;
-    }
-    let token = match read_stdin_secret(
+fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
+    ensure_allowed(LoginKind::AccessToken, config)?;
+    let token = read_stdin_secret(
         ACCESS_TOKEN_TTY_HINT,
         "Reading access token from stdin...",
         "No access token provided via stdin.",
-    ) {
-        Ok(token) => token,
-        Err(code) => return code,
-    };
-    let http = match context::http_factory() {
-        Ok(http) => http,
-        Err(err) => {
-            eprintln!("Error logging in with access token: {err}");
-            return exit::FAILURE;
-        }
-    };
-    let options = flows::AccessTokenLoginOptions::from_config(config, http);
-    let runtime = match context::runtime() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("Error logging in with access token: {err}");
-            return exit::FAILURE;
-        }
-    };
-    match runtime.block_on(flows::login_with_access_token(
+    )?;
+    let options = flows::AccessTokenLoginOptions::from_config(config, context::http_factory()?);
+    let runtime = context::runtime()?;
+    Ok(runtime.block_on(flows::login_with_access_token(
         &target(config),
         &token,
         &options,
-    )) {
-        Ok(()) => {
-            eprintln!("Successfully logged in");
-            exit::OK
-        }
-        Err(err) => {
-            eprintln!("Error logging in with access token: {err}");
-            exit::FAILURE
-        }
-    }
+    ))?)
 }
 
-fn device_login(config: &CodexConfig, client_id: Option<&str>) -> u8 {
-    if let Err(err) = ensure_login_method_allowed(LoginKind::Chatgpt, config.forced_login_method) {
-        eprintln!("{err}");
-        return exit::FAILURE;
-    }
-    let http = match context::http_factory() {
-        Ok(http) => http,
-        Err(err) => {
-            eprintln!("Error logging in with device code: {err}");
-            return exit::FAILURE;
-        }
-    };
-    let mut options = DeviceCodeOptions::from_config(config, http);
+fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
+    ensure_allowed(LoginKind::Chatgpt, config)?;
+    let mut options = DeviceCodeOptions::from_config(config, context::http_factory()?);
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
     options.cli_version = env!("CARGO_PKG_VERSION").to_owned();
     options.styled = std::io::stdout().is_terminal();
-    let runtime = match context::runtime() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("Error logging in with device code: {err}");
-            return exit::FAILURE;
-        }
-    };
+    let runtime = context::runtime()?;
     let mut stdout = std::io::stdout();
-    match runtime.block_on(flows::run_device_code_login(&options, &mut stdout)) {
-        Ok(_) => {
-            let _ = stdout.flush();
-            eprintln!("Successfully logged in");
-            exit::OK
-        }
-        Err(err) => {
-            eprintln!("Error logging in with device code: {err}");
-            exit::FAILURE
-        }
-    }
+    runtime.block_on(flows::run_device_code_login(&options, &mut stdout))?;
+    let _ = stdout.flush();
+    Ok(())
 }
 
-fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> u8 {
-    if let Err(err) = ensure_login_method_allowed(LoginKind::Chatgpt, config.forced_login_method) {
-        eprintln!("{err}");
-        return exit::FAILURE;
-    }
-    let http = match context::http_factory() {
-        Ok(http) => http,
-        Err(err) => {
-            eprintln!("Error logging in: {err}");
-            return exit::FAILURE;
-        }
-    };
-    let mut options = LoginServerOptions::from_config(config, http);
+fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
+    ensure_allowed(LoginKind::Chatgpt, config)?;
+    let mut options = LoginServerOptions::from_config(config, context::http_factory()?);
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
     options.open_browser = std::env::var_os("NO_BROWSER").is_none();
-    let runtime = match context::runtime() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("Error logging in: {err}");
-            return exit::FAILURE;
-        }
-    };
+    let runtime = context::runtime()?;
     let mut stderr = std::io::stderr();
-    let result = runtime.block_on(async {
+    runtime.block_on(async {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         flows::run_browser_login(options, &mut stderr, Some(stdin)).await
-    });
-    match result {
-        Ok(_) => {
-            eprintln!("Successfully logged in");
-            exit::OK
-        }
-        Err(err) => {
-            eprintln!("Error logging in: {err}");
-            exit::FAILURE
-        }
-    }
+    })?;
+    Ok(())
 }
 
 /// `codex logout`: remove every stored copy, then revoke (reported separately).

@@ -104,7 +104,10 @@ impl Home {
         let mut child = command.spawn().unwrap();
         if let Some(text) = stdin {
             let mut pipe = child.stdin.take().unwrap();
-            pipe.write_all(text.as_bytes()).unwrap();
+            // The command may exit before reading stdin (a refused login).
+            if let Err(err) = pipe.write_all(text.as_bytes()) {
+                assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+            }
         }
         child.wait_with_output().unwrap()
     }
