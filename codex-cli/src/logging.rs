@@ -45,7 +45,14 @@ pub fn init_login(codex_home: &Path) {
 
 fn open_private_log(codex_home: &Path) -> Option<std::fs::File> {
     let dir = codex_home.join("log");
-    std::fs::create_dir_all(&dir).ok()?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(&dir).ok()?;
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);
     #[cfg(unix)]

@@ -291,3 +291,19 @@ async fn logout_still_removes_credentials_when_revoke_fails() {
     assert_eq!(code(&out), 0);
     assert!(!home.auth_file().exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn login_log_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::offline();
+    let out = home.run(&["login", "--with-api-key"], Some(KEY));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = home.path().join("log").join("codex-login.log");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&log), 0o600);
+    assert_eq!(mode(&home.path().join("log")), 0o700);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(KEY), "the log holds the key:\n{text}");
+}
