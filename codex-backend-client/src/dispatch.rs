@@ -32,16 +32,23 @@ impl SuccessResponse {
         method: &Method,
         url: &str,
     ) -> Result<T, BackendError> {
-        serde_json::from_slice(&self.body).map_err(|err| {
+        let fail = |message: String| {
             let (body, _) = self.excerpt();
             BackendError::Decode {
                 method: method.clone(),
                 url: url.to_owned(),
                 content_type: self.content_type.clone(),
-                message: self.secrets.scrub(&err.to_string()),
+                message,
                 body,
             }
-        })
+        };
+        // Every payload is a JSON object; serde's derived structs would also
+        // take an array (`[]` as an empty payload), which is never right here.
+        let first = self.body.iter().find(|b| !b.is_ascii_whitespace());
+        if first != Some(&b'{') {
+            return Err(fail("expected a JSON object".to_owned()));
+        }
+        serde_json::from_slice(&self.body).map_err(|err| fail(self.secrets.scrub(&err.to_string())))
     }
 
     /// A bounded, scrubbed excerpt of the body.

@@ -3,8 +3,8 @@
 
 use url::Url;
 
-/// What a pasted line turned out to be.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a pasted line turned out to be. `Debug` never shows a code.
+#[derive(Clone, PartialEq, Eq)]
 pub enum PastedInput {
     /// Nothing but whitespace.
     Empty,
@@ -14,6 +14,17 @@ pub enum PastedInput {
     BareCode(String),
     /// Text that is neither.
     Unrecognized,
+}
+
+impl std::fmt::Debug for PastedInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("Empty"),
+            Self::Callback(params) => f.debug_tuple("Callback").field(params).finish(),
+            Self::BareCode(_) => f.write_str("BareCode([REDACTED])"),
+            Self::Unrecognized => f.write_str("Unrecognized"),
+        }
+    }
 }
 
 /// The parameters the issuer puts on the redirect to `/auth/callback`.

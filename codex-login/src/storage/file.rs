@@ -58,10 +58,13 @@ impl AuthStorage for FileAuthStorage {
     fn save(&self, document: &AuthDotJson) -> Result<(), StorageError> {
         // Pretty JSON without a trailing newline, byte for byte what the
         // official CLI writes.
-        write_file_atomically(&self.path, document.to_pretty_json().as_bytes())
+        write_file_atomically(&self.path, document.to_pretty_json().as_bytes())?;
+        remove_stale_temp_files(&self.codex_home);
+        Ok(())
     }
 
     fn delete(&self) -> Result<bool, StorageError> {
+        remove_stale_temp_files(&self.codex_home);
         match std::fs::remove_file(&self.path) {
             Ok(()) => Ok(true),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -103,6 +106,36 @@ impl AuthStorage for FileAuthStorage {
                     self.codex_home.display()
                 ))
             })
+    }
+}
+
+/// Temporary files older than this were left by a writer that died before renaming them.
+pub const STALE_TEMP_FILE_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes the `.auth.json.*.tmp` files a killed writer left in `dir`: each is a full copy
+/// of the credentials. Files younger than [`STALE_TEMP_FILE_AGE`] may belong to a writer
+/// that is still running and are kept. Best effort: failures are ignored.
+pub fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if !(name.starts_with(".auth.json.") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TEMP_FILE_AGE);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

@@ -13,7 +13,10 @@ mod keyring_store;
 
 pub use auto::AutoAuthStorage;
 pub use ephemeral::EphemeralAuthStorage;
-pub use file::{AUTH_FILE_NAME, FileAuthStorage, write_file_atomically};
+pub use file::{
+    AUTH_FILE_NAME, FileAuthStorage, STALE_TEMP_FILE_AGE, remove_stale_temp_files,
+    write_file_atomically,
+};
 pub use keyring_store::{
     DEFAULT_KEYRING_TIMEOUT, KEYRING_CHUNK_PREFIX, KEYRING_CHUNK_SIZE, KEYRING_SERVICE,
     KeyringAuthStorage, KeyringBackend, KeyringBackendError, OsKeyring,
