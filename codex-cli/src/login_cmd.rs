@@ -180,8 +180,9 @@ fn api_key_login(config: &CodexConfig) -> Result<(), LoginFailure> {
         "Reading API key from stdin...",
         "No API key provided via stdin.",
     )?;
+    let options = flows::ApiKeyLoginOptions::from_config(config, context::http_factory()?);
     let runtime = context::runtime()?;
-    Ok(runtime.block_on(flows::login_with_api_key(&target(config), &key))?)
+    Ok(runtime.block_on(flows::login_with_api_key(&target(config), &key, &options))?)
 }
 
 fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {

@@ -269,6 +269,36 @@ async fn device_code_login_then_status_then_logout_revokes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_login_revokes_the_device_code_login_it_replaces() {
+    let home = Arc::new(
+        Home::with_emulator(EmulatorConfig {
+            auto_approve: true,
+            ..EmulatorConfig::default()
+        })
+        .await,
+    );
+    let h = home.clone();
+    let out = blocking(move || h.run(&["login", "--device-auth"], None)).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let before = home.emulator().stats();
+
+    let h = home.clone();
+    let out = blocking(move || h.run(&["login", "--with-api-key"], Some(KEY))).await;
+    assert_eq!(
+        stderr(&out),
+        "Reading API key from stdin...\nSuccessfully logged in\n"
+    );
+    assert_eq!(code(&out), 0);
+    assert_eq!(home.emulator().stats().revoked, before.revoked + 1);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.auth_file()).unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!({"auth_mode": "apikey", "OPENAI_API_KEY": KEY})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_still_removes_credentials_when_revoke_fails() {
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
     home.seed_chatgpt_login(3600);

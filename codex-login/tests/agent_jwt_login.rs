@@ -17,8 +17,8 @@ use codex_emulator::{Faults, SeedAccount, StatusOverride};
 use codex_login::agent_identity::{AgentIdentityError, AgentWorkspaceError};
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::{
-    AccessTokenLoginError, ForcedLoginMethod, LoginMethodDisabled, login_with_access_token,
-    login_with_api_key,
+    AccessTokenLoginError, ApiKeyLoginOptions, ForcedLoginMethod, LoginMethodDisabled,
+    login_with_access_token, login_with_api_key,
 };
 use codex_login::{AuthManager, AuthMode, CredentialSource, RefreshTokenError};
 use serde_json::json;
@@ -252,6 +252,9 @@ async fn bad_jwts_are_refused_and_nothing_is_written() {
         login_with_api_key(
             &file_target(existing.path()),
             &SecretString::new("sk-existing-123"),
+            &ApiKeyLoginOptions {
+                revoke_replaced_login: None,
+            },
         )
         .await
         .unwrap();
@@ -273,9 +276,15 @@ async fn workspace_and_login_method_restrictions_apply_before_any_write() {
     let emulator = emulator().await;
     let minted = emulator.mint_agent_identity_jwt();
     let home = tempfile::tempdir().unwrap();
-    login_with_api_key(&file_target(home.path()), &SecretString::new("sk-prior-1"))
-        .await
-        .unwrap();
+    login_with_api_key(
+        &file_target(home.path()),
+        &SecretString::new("sk-prior-1"),
+        &ApiKeyLoginOptions {
+            revoke_replaced_login: None,
+        },
+    )
+    .await
+    .unwrap();
     let before = auth_json_bytes(home.path());
 
     let mut options = login_options(&emulator);

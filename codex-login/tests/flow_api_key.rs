@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use codex_auth_provider::SecretString;
 use codex_emulator::IssueTokens;
 use codex_login::flows::{
-    AccessTokenLoginError, AccessTokenLoginOptions, ApiKeyLoginError, CredentialTarget,
-    login_with_access_token, login_with_api_key,
+    AccessTokenLoginError, AccessTokenLoginOptions, ApiKeyLoginError, ApiKeyLoginOptions,
+    CredentialTarget, login_with_access_token, login_with_api_key,
 };
 use codex_login::storage::{AuthStorage, CredentialStoreMode, EphemeralAuthStorage};
 use flow_support::{emulator, read_auth_json, seed_chatgpt_auth};
@@ -30,6 +30,9 @@ async fn api_key_login_writes_what_the_official_cli_writes() {
     login_with_api_key(
         &file_target(home.path()),
         &SecretString::new("sk-test-1234567890abcdef\n"),
+        &ApiKeyLoginOptions {
+            revoke_replaced_login: None,
+        },
     )
     .await
     .unwrap();
@@ -82,9 +85,15 @@ async fn api_key_file_is_byte_identical_to_the_official_cli() {
         .unwrap();
     assert!(child.wait().unwrap().success());
     let ours = tempfile::tempdir().unwrap();
-    login_with_api_key(&file_target(ours.path()), &SecretString::new(key))
-        .await
-        .unwrap();
+    login_with_api_key(
+        &file_target(ours.path()),
+        &SecretString::new(key),
+        &ApiKeyLoginOptions {
+            revoke_replaced_login: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(
         std::fs::read(ours.path().join("auth.json")).unwrap(),
         std::fs::read(theirs.path().join("auth.json")).unwrap()
@@ -99,9 +108,15 @@ async fn login_with_api_key_overwrites_existing_auth_json() {
         home.path(),
         &emulator.issue_chatgpt_tokens(IssueTokens::default()),
     );
-    login_with_api_key(&file_target(home.path()), &SecretString::new("sk-new"))
-        .await
-        .unwrap();
+    login_with_api_key(
+        &file_target(home.path()),
+        &SecretString::new("sk-new"),
+        &ApiKeyLoginOptions {
+            revoke_replaced_login: None,
+        },
+    )
+    .await
+    .unwrap();
     let auth = read_auth_json(home.path());
     assert_eq!(auth["auth_mode"], "apikey");
     assert_eq!(auth["OPENAI_API_KEY"], "sk-new");
@@ -113,9 +128,15 @@ async fn login_with_api_key_overwrites_existing_auth_json() {
 async fn bad_api_keys_are_refused_and_nothing_is_written() {
     let home = tempfile::tempdir().unwrap();
     for (raw, expected) in [("   \n", "empty"), ("sk-has space", "whitespace")] {
-        let err = login_with_api_key(&file_target(home.path()), &SecretString::new(raw))
-            .await
-            .unwrap_err();
+        let err = login_with_api_key(
+            &file_target(home.path()),
+            &SecretString::new(raw),
+            &ApiKeyLoginOptions {
+                revoke_replaced_login: None,
+            },
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains(expected), "{err}");
         assert!(matches!(
             err,
@@ -133,9 +154,15 @@ async fn ephemeral_api_key_login_never_touches_disk() {
         store_mode: CredentialStoreMode::Ephemeral,
         storage: None,
     };
-    login_with_api_key(&target, &SecretString::new("sk-memory"))
-        .await
-        .unwrap();
+    login_with_api_key(
+        &target,
+        &SecretString::new("sk-memory"),
+        &ApiKeyLoginOptions {
+            revoke_replaced_login: None,
+        },
+    )
+    .await
+    .unwrap();
     assert!(!home.path().join("auth.json").exists());
     let stored = EphemeralAuthStorage::new(home.path())
         .load()
@@ -155,6 +182,7 @@ async fn access_token_login_saves_the_verified_jwt_and_nothing_else() {
         jwks_base_url: emulator.urls().chatgpt_base_url.clone(),
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
+        revoke_replaced_login: None,
     };
     assert!(matches!(
         login_with_access_token(&file_target(home.path()), &SecretString::new(" "), &options)

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use codex_auth_provider::SecretString;
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::{
-    CredentialTarget, LoginServer, complete_device_code_login, login_with_api_key,
-    logout_manager_with_revoke, request_device_code,
+    ApiKeyLoginOptions, CredentialTarget, LoginServer, complete_device_code_login,
+    login_with_api_key, logout_manager_with_revoke, request_device_code,
 };
 use codex_login::storage::CredentialStoreMode;
 use codex_login::{AuthManager, AuthManagerConfig};
@@ -152,6 +152,9 @@ async fn trace_logs_contain_no_secrets() {
             storage: None,
         },
         &SecretString::new(api_key),
+        &ApiKeyLoginOptions {
+            revoke_replaced_login: None,
+        },
     )
     .await
     .unwrap();

@@ -266,6 +266,7 @@ async fn drive_jwt(case: Case, jwks_base_url: String) -> Result<String, String> 
         jwks_base_url,
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
+        revoke_replaced_login: None,
     };
     let login =
         match login_with_access_token(&target, &SecretString::new(text.clone()), &options).await {

@@ -5,6 +5,7 @@ use codex_auth_provider::SecretString;
 use tracing::info;
 
 use super::persist::{CredentialTarget, PersistError, save_document};
+use super::replaced_login::{ReplacedLoginRevocation, revoke_replaced_login};
 use super::restrictions::{
     ForcedLoginMethod, LoginKind, LoginMethodDisabled, ensure_login_method_allowed,
 };
@@ -64,6 +65,22 @@ pub enum AccessTokenLoginError {
     Persist(#[from] PersistError),
 }
 
+/// What `login --with-api-key` needs besides the target and the key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyLoginOptions {
+    /// Revoke the ChatGPT login the key replaces (`None`: leave its grant alone).
+    pub revoke_replaced_login: Option<ReplacedLoginRevocation>,
+}
+
+impl ApiKeyLoginOptions {
+    /// The options `config` names: the replaced login is revoked at its revoke endpoint.
+    pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
+        Self {
+            revoke_replaced_login: Some(ReplacedLoginRevocation::from_config(config, http)),
+        }
+    }
+}
+
 /// What `login --with-access-token` needs besides the target and the token.
 #[derive(Debug, Clone)]
 pub struct AccessTokenLoginOptions {
@@ -75,12 +92,15 @@ pub struct AccessTokenLoginOptions {
     pub forced_chatgpt_workspace_ids: Vec<String>,
     /// The login method an administrator forces.
     pub forced_login_method: Option<ForcedLoginMethod>,
+    /// Revoke the ChatGPT login the token replaces (`None`: leave its grant alone).
+    pub revoke_replaced_login: Option<ReplacedLoginRevocation>,
 }
 
 impl AccessTokenLoginOptions {
     /// The options `config` names, with `http` for the JWKS request.
     pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
         Self {
+            revoke_replaced_login: Some(ReplacedLoginRevocation::from_config(config, http.clone())),
             http,
             jwks_base_url: config.jwks_base_url(),
             forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids.clone(),
@@ -113,23 +133,38 @@ pub fn validate_api_key(raw: &SecretString) -> Result<SecretString, ApiKeyLoginE
     Ok(SecretString::new(key))
 }
 
-/// Saves `{"auth_mode": "apikey", "OPENAI_API_KEY": key}`, replacing any previous login.
+/// Saves `{"auth_mode": "apikey", "OPENAI_API_KEY": key}`, replacing any previous login, then
+/// (best effort, after the lock is released) revokes a replaced ChatGPT login if `options`
+/// says so.
 pub async fn login_with_api_key(
     target: &CredentialTarget,
     api_key: &SecretString,
+    options: &ApiKeyLoginOptions,
 ) -> Result<(), ApiKeyLoginError> {
     let key = validate_api_key(api_key)?;
-    save_document(target, AuthDotJson::api_key(key)).await?;
+    let replaced = save_document(target, AuthDotJson::api_key(key)).await?;
     info!(store = %target.store_mode, "API key login saved");
+    revoke_if_replaced(options.revoke_replaced_login.as_ref(), replaced).await;
     Ok(())
+}
+
+/// Revokes the replaced document's ChatGPT grant when revocation is configured.
+async fn revoke_if_replaced(
+    revocation: Option<&ReplacedLoginRevocation>,
+    replaced: Option<AuthDotJson>,
+) {
+    if let (Some(revocation), Some(previous)) = (revocation, replaced) {
+        revoke_replaced_login(revocation, &previous, None).await;
+    }
 }
 
 /// Access-token login with an agent identity JWT (`codex login --with-access-token`): checks
 /// the forced login method, verifies the JWT against the JWKS (RS256, trusted `kid`, `iss`,
 /// `aud`, `exp`, usable key), checks the workspace, and only then saves
 /// `{"auth_mode": "agentIdentity", "OPENAI_API_KEY": null, "agent_identity": "<jwt>"}` as the
-/// official CLI does. The run task is registered when the login is first used, not here. On
-/// any error nothing is written.
+/// official CLI does, then (best effort) revokes a replaced ChatGPT login if `options` says so.
+/// The run task is registered when the login is first used, not here. On any error nothing is
+/// written.
 pub async fn login_with_access_token(
     target: &CredentialTarget,
     access_token: &SecretString,
@@ -153,7 +188,7 @@ pub async fn login_with_access_token(
         &options.forced_chatgpt_workspace_ids,
         Some(claims.account_id.as_str()),
     )?;
-    save_document(
+    let replaced = save_document(
         target,
         AuthDotJson::agent_identity_jwt(SecretString::new(jwt)),
     )
@@ -163,6 +198,7 @@ pub async fn login_with_access_token(
         agent_runtime_id = %claims.agent_runtime_id,
         "access token login saved"
     );
+    revoke_if_replaced(options.revoke_replaced_login.as_ref(), replaced).await;
     Ok(())
 }
 

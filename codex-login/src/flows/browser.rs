@@ -21,15 +21,14 @@ use super::callback_port::{
     bind_callback_port,
 };
 use super::callback_server::{Claim, LoginAttempt, ServerEvent, callback_router};
-use super::code_redemption::{
-    RedeemedLogin, RedemptionContext, RedemptionError, ReplacedLoginRevocation,
-};
+use super::code_redemption::{RedeemedLogin, RedemptionContext, RedemptionError};
 use super::login_claims::InvalidIdToken;
 use super::logout::revoke_url_for_config;
 use super::pages::ErrorPage;
 use super::pasted_redirect::{PastedInput, parse_pasted_input};
 use super::persist::{CredentialTarget, PersistError};
 use super::pkce::{PkceCodes, generate_state};
+use super::replaced_login::ReplacedLoginRevocation;
 use super::token_endpoint::{TokenExchangeError, token_endpoint};
 use super::workspace_check::WorkspaceRestrictionError;
 use crate::config::CodexConfig;
@@ -430,6 +429,7 @@ impl LoginServer {
         };
         let (events_tx, events) = mpsc::unbounded_channel();
         let issuer_for_revoke = issuer.clone();
+        let client_id_for_revoke = options.client_id.clone();
         let attempt = Arc::new(LoginAttempt {
             expected_state: state,
             code_verifier: pkce.code_verifier,
@@ -448,6 +448,7 @@ impl LoginServer {
                 replaced_login_revocation: options.revoke_replaced_login.then(|| {
                     ReplacedLoginRevocation {
                         http: options.http.clone(),
+                        client_id: client_id_for_revoke,
                         revoke_url: options
                             .revoke_url
                             .clone()

@@ -2,19 +2,15 @@
 //! optional API-key exchange, save.
 
 use codex_auth_provider::SecretString;
-use tracing::{debug, info, warn};
+use tracing::info;
 
 use super::login_claims::{InvalidIdToken, LoginClaims};
-use super::logout::{
-    REVOKE_TIMEOUT, Revocation, RevokedTokenKind, revocation_target, send_revocation,
-};
 use super::persist::{CredentialTarget, PersistError, persist_chatgpt_login};
+use super::replaced_login::{ReplacedLoginRevocation, revoke_replaced_login};
 use super::token_endpoint::{
-    ExchangedTokens, TokenExchangeError, exchange_code_for_tokens, obtain_api_key_best_effort,
+    TokenExchangeError, exchange_code_for_tokens, obtain_api_key_best_effort,
 };
 use super::workspace_check::{WorkspaceRestrictionError, check_login_workspace};
-use crate::auth_dot_json::AuthDotJson;
-use crate::http_client::HttpClientFactory;
 
 /// What a ChatGPT login needs to redeem a code and save the result.
 #[derive(Debug, Clone)]
@@ -27,13 +23,6 @@ pub(crate) struct RedemptionContext {
     pub client: reqwest::Client,
     /// Where the tokens of a login this one replaces are revoked (`None`: not revoked).
     pub replaced_login_revocation: Option<ReplacedLoginRevocation>,
-}
-
-/// How to revoke the tokens of a login that a new login replaced.
-#[derive(Debug, Clone)]
-pub(crate) struct ReplacedLoginRevocation {
-    pub http: HttpClientFactory,
-    pub revoke_url: String,
 }
 
 /// Whether to trade the new id token for an API key as well.
@@ -105,7 +94,7 @@ pub(crate) async fn redeem_authorization_code(
     )
     .await?;
     if let (Some(previous), Some(revocation)) = (replaced, &context.replaced_login_revocation) {
-        revoke_replaced_login(context, revocation, &previous, &tokens).await;
+        revoke_replaced_login(revocation, &previous, Some(&tokens)).await;
     }
     info!(
         account_id = claims.chatgpt_account_id.as_deref().unwrap_or("<none>"),
@@ -116,37 +105,4 @@ pub(crate) async fn redeem_authorization_code(
         claims,
         api_key_obtained: api_key.is_some(),
     })
-}
-
-/// Best effort: revokes the grant of the login that was just replaced, unless the new login
-/// reuses the same token. A failure is logged and never fails the new login.
-async fn revoke_replaced_login(
-    context: &RedemptionContext,
-    revocation: &ReplacedLoginRevocation,
-    previous: &AuthDotJson,
-    new_tokens: &ExchangedTokens,
-) {
-    let Ok(target) = revocation_target(previous) else {
-        return;
-    };
-    let unchanged = match target.kind {
-        RevokedTokenKind::RefreshToken => target.token == new_tokens.refresh_token,
-        RevokedTokenKind::AccessToken => target.token == new_tokens.access_token,
-    };
-    if unchanged {
-        debug!("the new login reuses the previous token; nothing to revoke");
-        return;
-    }
-    match send_revocation(
-        &revocation.http,
-        &revocation.revoke_url,
-        &context.client_id,
-        REVOKE_TIMEOUT,
-        &target,
-    )
-    .await
-    {
-        Revocation::Revoked(kind) => info!(token = kind.hint(), "revoked the replaced login"),
-        other => warn!(outcome = %other, "could not revoke the replaced login; continuing"),
-    }
 }

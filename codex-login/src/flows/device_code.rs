@@ -10,13 +10,13 @@ use tracing::{debug, info, warn};
 use url::Url;
 
 use super::code_redemption::{
-    ApiKeyExchange, RedemptionContext, RedemptionError, ReplacedLoginRevocation,
-    redeem_authorization_code,
+    ApiKeyExchange, RedemptionContext, RedemptionError, redeem_authorization_code,
 };
 use super::error_text::error_chain;
 use super::login_claims::InvalidIdToken;
 use super::logout::revoke_url_for_config;
 use super::persist::{CredentialTarget, PersistError};
+use super::replaced_login::ReplacedLoginRevocation;
 use super::token_endpoint::{TokenExchangeError, parse_token_endpoint_error};
 use super::workspace_check::WorkspaceRestrictionError;
 use crate::config::CodexConfig;
@@ -353,6 +353,7 @@ pub async fn complete_device_code_login(
             .revoke_replaced_login
             .then(|| ReplacedLoginRevocation {
                 http: options.http.clone(),
+                client_id: options.client_id.clone(),
                 revoke_url: options
                     .revoke_url
                     .clone()

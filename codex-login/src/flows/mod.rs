@@ -19,13 +19,14 @@ pub mod pages;
 pub mod pasted_redirect;
 pub mod persist;
 pub mod pkce;
+pub mod replaced_login;
 pub mod restrictions;
 pub mod token_endpoint;
 pub mod workspace_check;
 
 pub use api_key::{
-    AccessTokenLoginError, AccessTokenLoginOptions, ApiKeyLoginError, login_with_access_token,
-    login_with_api_key,
+    AccessTokenLoginError, AccessTokenLoginOptions, ApiKeyLoginError, ApiKeyLoginOptions,
+    login_with_access_token, login_with_api_key,
 };
 pub use browser::{
     BrowserLoginError, BrowserLoginSuccess, CompletedVia, LoginCancelHandle, LoginServer,
@@ -42,6 +43,7 @@ pub use logout::{
     logout_manager_with_revoke, logout_with_revoke,
 };
 pub use persist::{CredentialTarget, PersistError};
+pub use replaced_login::ReplacedLoginRevocation;
 pub use restrictions::{
     ForcedLoginMethod, LoginKind, LoginMethodDisabled, LoginRestrictionError, LoginRestrictions,
     RestrictionTarget, RestrictionViolation, enforce_login_restrictions,

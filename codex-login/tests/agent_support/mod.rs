@@ -35,6 +35,7 @@ pub fn login_options(emulator: &EmulatorHandle) -> AccessTokenLoginOptions {
         jwks_base_url: emulator.urls().chatgpt_base_url.clone(),
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
+        revoke_replaced_login: None,
     }
 }
 
