@@ -225,6 +225,14 @@ impl Shared {
         expired
     }
 
+    /// Drops every registered agent task; returns how many there were.
+    pub(crate) fn forget_agent_tasks(&self) -> usize {
+        let mut world = self.world();
+        let forgotten = world.agent_tasks.len();
+        world.agent_tasks.clear();
+        forgotten
+    }
+
     /// Approves a pending device code by its user code; `false` if none matched.
     pub(crate) fn approve_device_code(&self, user_code: &str) -> bool {
         let wanted = normalize_user_code(user_code);
@@ -413,6 +421,12 @@ impl EmulatorHandle {
     /// token_expired`); returns how many were live.
     pub fn expire_access_tokens(&self) -> usize {
         self.shared.expire_access_tokens()
+    }
+
+    /// Drops every registered agent task, so assertions for them get `401
+    /// invalid_agent_assertion`; returns how many were dropped.
+    pub fn forget_agent_tasks(&self) -> usize {
+        self.shared.forget_agent_tasks()
     }
 
     /// Makes an issued refresh token expired; `false` if unknown.

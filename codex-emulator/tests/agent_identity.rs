@@ -476,3 +476,70 @@ async fn minted_agent_identity_jwt_verifies_against_the_jwks_and_its_key_is_regi
         Some("other-kid")
     );
 }
+
+#[tokio::test]
+async fn forgotten_agent_tasks_reject_their_assertions_until_a_new_task_is_registered() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let client = client();
+    let key = AgentKey::generate();
+    let runtime = register_agent(&client, &emulator, &key).await;
+    let (status, task) = register_task(&client, &emulator, &key, &runtime, &timestamp(0)).await;
+    assert_eq!(status, 200, "{task}");
+    let task_id = task["task_id"].as_str().unwrap().to_owned();
+    let (status, body) = usage_with(
+        &client,
+        &emulator,
+        &agent_assertion(&key, &runtime, &task_id, &timestamp(0)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    assert_eq!(emulator.forget_agent_tasks(), 1);
+    let (status, body) = usage_with(
+        &client,
+        &emulator,
+        &agent_assertion(&key, &runtime, &task_id, &timestamp(0)),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (401, "invalid_agent_assertion")
+    );
+
+    // The admin route does the same; the runtime itself stays registered.
+    let (status, task) = register_task(&client, &emulator, &key, &runtime, &timestamp(0)).await;
+    assert_eq!(status, 200, "{task}");
+    let (status, body) = post_json(
+        &client,
+        &format!("{}/_emulator/agent-tasks/forget", emulator.urls().issuer),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["forgotten"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let fresh = task["task_id"].as_str().unwrap();
+    let (status, _) = usage_with(
+        &client,
+        &emulator,
+        &agent_assertion(&key, &runtime, fresh, &timestamp(0)),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, task) = register_task(&client, &emulator, &key, &runtime, &timestamp(0)).await;
+    assert_eq!(status, 200, "{task}");
+    let (status, body) = usage_with(
+        &client,
+        &emulator,
+        &agent_assertion(
+            &key,
+            &runtime,
+            task["task_id"].as_str().unwrap(),
+            &timestamp(0),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -19,6 +19,7 @@
 //!    makes us re-read the store rather than resend the token.
 
 mod agent_readiness;
+mod agent_task_recovery;
 
 use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;
@@ -40,6 +41,7 @@ use crate::storage::{
     AuthStorage, CredentialStoreMode, EphemeralAuthStorage, SharedAuthStorage, StorageError,
     storage_for_mode,
 };
+use agent_task_recovery::AgentTaskRecovery;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use codex_agent_identity::TaskId;
 use codex_auth_provider::{
@@ -996,6 +998,23 @@ impl AuthSource for AuthManager {
         _context: &'a UnauthorizedContext,
     ) -> BoxFuture<'a, RecoveryOutcome> {
         Box::pin(async move {
+            // A request signed as an agent identity failed on its run task,
+            // which no token reload or refresh fixes: the task is replaced
+            // once instead (the client retries only once).
+            let agent_identity = self.auth_cached().is_some_and(|auth| {
+                auth.auth_mode() == AuthMode::AgentIdentity || auth.agent_assertion_auth().is_some()
+            });
+            if agent_identity {
+                match self.reregister_agent_task().await {
+                    Ok(AgentTaskRecovery::Replaced) => return RecoveryOutcome::Retry,
+                    Ok(AgentTaskRecovery::NotAgentIdentity) => {}
+                    Err(err) => {
+                        return RecoveryOutcome::GiveUp(format!(
+                            "could not register a new run task for the agent identity: {err}"
+                        ));
+                    }
+                }
+            }
             let mut recovery = self.unauthorized_recovery();
             while recovery.has_next() {
                 match recovery.next().await {

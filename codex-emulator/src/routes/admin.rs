@@ -28,6 +28,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/settings", post(settings))
         .route("/refresh-tokens/expire", post(expire_refresh_token))
         .route("/access-tokens/expire", post(expire_access_tokens))
+        .route("/agent-tasks/forget", post(forget_agent_tasks))
         .route("/refresh-tokens/invalidate", post(invalidate_refresh_token))
         .route("/device-codes/approve", post(approve_device_code))
 }
@@ -47,6 +48,11 @@ fn optional_json<T: for<'de> Deserialize<'de> + Default>(
 /// `POST /_emulator/access-tokens/expire`: every live access token now gets `401 token_expired`.
 async fn expire_access_tokens(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({ "expired": shared.expire_access_tokens() }))
+}
+
+/// `POST /_emulator/agent-tasks/forget`: every registered agent task is dropped.
+async fn forget_agent_tasks(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "forgotten": shared.forget_agent_tasks() }))
 }
 
 /// `GET /_emulator/stats`.

@@ -16,7 +16,8 @@ use crate::codex_auth::CodexAuth;
 use crate::storage::{SharedAuthStorage, StorageError};
 use codex_agent_identity::{
     Abom, AgentAssertionAuth, AgentIdentityRecord, ChatGptIdentityBinding, RegistrationClient,
-    RegistrationError, RegistrationFailureCache, RetryPolicy, ensure_chatgpt_agent_identity,
+    RegistrationError, RegistrationFailureCache, RetryPolicy, TaskId,
+    ensure_chatgpt_agent_identity,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -138,6 +139,54 @@ pub(crate) async fn bootstrap_chatgpt_identity(
     };
     drop(lock);
     Ok(outcome)
+}
+
+/// Registers a new run task for the identity `cached` signs with, after the
+/// backend refused `stale_task`. Runs under `auth.json.lock` after re-reading
+/// the store: when the store no longer holds this login and identity, nothing
+/// is registered or written and `None` is returned (reload instead); when
+/// another process already replaced the task, its task is used.
+pub(crate) async fn replace_chatgpt_run_task(
+    cached: &CodexAuth,
+    stale_task: &TaskId,
+    ctx: &BootstrapContext<'_>,
+) -> Result<Option<CodexAuth>, AgentIdentityError> {
+    let Some(in_use) = cached.agent_assertion_auth() else {
+        return Ok(None);
+    };
+    let lock = AuthFileLock::acquire(ctx.codex_home, ctx.lock_wait)
+        .await
+        .map_err(|err| AgentIdentityError::Storage(err.to_string()))?;
+    let Some(current) = current_login(cached, &ctx.store).await? else {
+        return Ok(None);
+    };
+    let (Some(binding), Some(mut record)) = (binding_for(&current), stored_record(&current)) else {
+        return Ok(None);
+    };
+    if record.agent_runtime_id != in_use.agent_runtime_id().as_str()
+        || !record.matches_binding(&binding.account_id, &binding.chatgpt_user_id)
+    {
+        return Ok(None);
+    }
+    if record.task_id.as_deref() != Some(stale_task.as_str())
+        && let Some(assertion) = ready_as_stored(&record, &binding)
+    {
+        return Ok(Some(current.with_agent_assertion(assertion)));
+    }
+    let key = record
+        .key()
+        .map_err(|err| AgentIdentityError::Record(err.into()))?;
+    let runtime = record
+        .runtime_id()
+        .map_err(|err| AgentIdentityError::Record(err.into()))?;
+    let client =
+        RegistrationClient::new(ctx.http, ctx.authapi_base_url)?.with_retry_policy(ctx.retry);
+    let task = client.register_task(&key, &runtime).await?;
+    record.task_id = Some(task.as_str().to_owned());
+    let assertion = record.assertion_auth()?;
+    let snapshot = persist(&ctx.store, &current, &record).await?;
+    drop(lock);
+    Ok(Some(snapshot.with_agent_assertion(assertion)))
 }
 
 /// The stored login, if it is still the managed ChatGPT login of the same

@@ -21,7 +21,9 @@ mod record_conversion;
 mod run_task;
 mod workspace;
 
-pub(crate) use chatgpt_opt_in::{BootstrapContext, BootstrapOutcome, bootstrap_chatgpt_identity};
+pub(crate) use chatgpt_opt_in::{
+    BootstrapContext, BootstrapOutcome, bootstrap_chatgpt_identity, replace_chatgpt_run_task,
+};
 pub use endpoints::{
     AUTHAPI_BASE_URL_ENV_VAR, AgentIdentityEndpoints, JWKS_BASE_URL_ENV_VAR,
     authapi_base_url_for_issuer, jwks_base_url_for_chatgpt,

@@ -69,7 +69,7 @@ impl AuthManager {
     }
 
     /// The AuthAPI and JWKS bases in use.
-    fn agent_endpoints(&self) -> AgentIdentityEndpoints {
+    pub(super) fn agent_endpoints(&self) -> AgentIdentityEndpoints {
         let env = |name: &str| (self.env)(name);
         AgentIdentityEndpoints::resolve(
             self.agent_identity.authapi_base_url.as_deref(),
@@ -80,7 +80,7 @@ impl AuthManager {
         )
     }
 
-    fn agent_http_client(&self) -> Result<reqwest::Client, AgentIdentityError> {
+    pub(super) fn agent_http_client(&self) -> Result<reqwest::Client, AgentIdentityError> {
         self.http_client()
             .map_err(|err| AgentIdentityError::Config(err.to_string()))
     }
@@ -201,7 +201,7 @@ impl AuthManager {
 
     /// Writes a new run task onto the stored record, under `auth.json.lock`,
     /// if the store still holds that identity.
-    async fn store_run_task(
+    pub(super) async fn store_run_task(
         &self,
         store: SharedAuthStorage,
         verified: &VerifiedIdentity,
@@ -237,7 +237,7 @@ impl AuthManager {
     }
 
     /// Logs out the manager when the identity itself was refused.
-    fn reject_if_refused(&self, generation: u64, err: &AgentIdentityError) {
+    pub(super) fn reject_if_refused(&self, generation: u64, err: &AgentIdentityError) {
         if err.requires_new_login() {
             self.reject_agent_identity(generation, err);
         }
@@ -256,7 +256,12 @@ impl AuthManager {
     }
 
     /// Caches `auth` unless the cache moved since `generation`.
-    fn adopt_if_current(&self, auth: CodexAuth, source: CredentialSource, generation: u64) -> bool {
+    pub(super) fn adopt_if_current(
+        &self,
+        auth: CodexAuth,
+        source: CredentialSource,
+        generation: u64,
+    ) -> bool {
         let mut state = self.cached.write().unwrap_or_else(PoisonError::into_inner);
         if state.generation != generation {
             return false;
@@ -277,7 +282,7 @@ impl AuthManager {
 }
 
 /// Whether the identity lives in a stored record (rather than a JWT).
-fn is_stored_record(auth: &CodexAuth) -> bool {
+pub(super) fn is_stored_record(auth: &CodexAuth) -> bool {
     auth.agent_identity()
         .is_some_and(|identity| identity.jwt.is_none())
         && matches!(
