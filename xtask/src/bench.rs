@@ -61,6 +61,19 @@ pub fn run(root: &Path, target: &Path) -> anyhow::Result<()> {
             &["login", "status"],
             official_home.path(),
         )?);
+        // The spec's reference figure used an API-key login; time that too and
+        // compare against whichever official run is faster.
+        let api_key_home = crate::demo::TempHome::new()?;
+        std::fs::write(
+            api_key_home.path().join("auth.json"),
+            r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-bench-0123456789abcdef"}"#,
+        )?;
+        results.push(measure(
+            "codex login status, API key (official 0.169.0)",
+            official,
+            &["login", "status"],
+            api_key_home.path(),
+        )?);
     } else {
         println!("official CLI not found: set CODEX_OFFICIAL_BIN to compare");
     }
@@ -226,7 +239,11 @@ fn render(results: &[Measurement]) -> String {
             m.peak_rss_kib as f64 / 1024.0
         ));
     }
-    if let Some(official) = results.iter().find(|m| m.label.contains("official")) {
+    let fastest_official = results
+        .iter()
+        .filter(|m| m.label.contains("official"))
+        .min_by_key(|m| m.median);
+    if let Some(official) = fastest_official {
         out.push('\n');
         for m in results.iter().filter(|m| m.label.contains("ours")) {
             let ratio = m.median.as_secs_f64() / official.median.as_secs_f64();
@@ -236,9 +253,10 @@ fn render(results: &[Measurement]) -> String {
                 "MISSES"
             };
             out.push_str(&format!(
-                "- {}: {:.3}× the official `login status` time (target ≤ 0.333×), {:.1} MiB (target ≤ 10 MiB): {verdict} the target.\n",
+                "- {}: {:.3}× the fastest official `login status` time ({}; target ≤ 0.333×), {:.1} MiB (target ≤ 10 MiB): {verdict} the target.\n",
                 m.label,
                 ratio,
+                official.label,
                 m.peak_rss_kib as f64 / 1024.0
             ));
         }
