@@ -9,8 +9,8 @@ use codex_login::CodexAuth;
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::flows::{
-    self, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions, LogoutOptions,
-    Revocation, ensure_login_method_allowed,
+    self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
+    LogoutOptions, Revocation, ensure_login_method_allowed,
 };
 use codex_login::storage::storage_for_mode;
 use std::io::{IsTerminal, Read, Write};
@@ -225,11 +225,21 @@ fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), Lo
     options.open_browser = std::env::var_os("NO_BROWSER").is_none();
     let runtime = context::runtime()?;
     let mut stderr = std::io::stderr();
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
         flows::run_browser_login(options, &mut stderr, Some(stdin)).await
-    })?;
-    Ok(())
+    });
+    drop(runtime);
+    match result {
+        Ok(_) => Ok(()),
+        // No callback port could be bound: a device code needs none.
+        Err(BrowserLoginError::Bind(err)) => {
+            eprintln!("{err}");
+            eprintln!("Falling back to device code login.");
+            device_login(config, client_id)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// `codex logout`: remove every stored copy, then revoke (reported separately).

@@ -337,3 +337,60 @@ fn login_log_file_is_private() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains(KEY), "the log holds the key:\n{text}");
 }
+
+/// Holds the lock file every test that binds the registered callback ports
+/// takes (see codex-login's flow tests), so parallel test binaries never race
+/// for 1455/1457.
+fn lock_fixed_callback_ports() -> std::fs::File {
+    let path = std::env::temp_dir().join("codex-login-fixed-callback-ports.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    file.lock().unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_falls_back_to_device_code_when_no_callback_port_is_free() {
+    let _ports = lock_fixed_callback_ports();
+    // Occupy both registered callback ports (wait for other tests' servers to go).
+    let mut held = Vec::new();
+    for port in [1455u16, 1457] {
+        let started = std::time::Instant::now();
+        loop {
+            match std::net::TcpListener::bind(("127.0.0.1", port)) {
+                Ok(listener) => {
+                    held.push(listener);
+                    break;
+                }
+                Err(_) if started.elapsed() < std::time::Duration::from_secs(30) => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(err) => panic!("port {port} stays busy: {err}"),
+            }
+        }
+    }
+    let home = Arc::new(
+        Home::with_emulator(EmulatorConfig {
+            auto_approve: true,
+            ..EmulatorConfig::default()
+        })
+        .await,
+    );
+    let h = home.clone();
+    let out = blocking(move || h.run(&["login"], None)).await;
+    drop(held);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(err.contains("1455") && err.contains("1457"), "{err}");
+    assert!(err.contains("Falling back to device code login."), "{err}");
+    assert!(err.ends_with("Successfully logged in\n"), "{err}");
+    assert!(stdout(&out).contains("/codex/device"), "{}", stdout(&out));
+    assert_eq!(home.emulator().stats().device_codes_approved, 1);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(home.auth_file()).unwrap()).unwrap();
+    assert_eq!(stored["auth_mode"], "chatgpt");
+}
