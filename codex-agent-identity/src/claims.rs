@@ -6,10 +6,11 @@ use crate::key::{AgentKey, KeyError};
 use crate::record::AgentIdentityRecord;
 use codex_auth_provider::SecretString;
 use serde::Deserialize;
-use std::fmt;
 
 /// The claims of an agent identity JWT (after verification, or decoded unverified for display).
-#[derive(Clone, PartialEq, Eq)]
+///
+/// `Debug` is derived: the private key is a [`SecretString`], which prints redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentIdentityClaims {
     /// The registered runtime this identity is.
     pub agent_runtime_id: AgentRuntimeId,
@@ -51,25 +52,6 @@ impl AgentIdentityClaims {
             registered_at: None,
             extra: serde_json::Map::new(),
         }
-    }
-}
-
-impl fmt::Debug for AgentIdentityClaims {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentIdentityClaims")
-            .field("agent_runtime_id", &self.agent_runtime_id)
-            .field("agent_private_key", &self.agent_private_key)
-            .field("account_id", &self.account_id)
-            .field("chatgpt_user_id", &self.chatgpt_user_id)
-            .field("email", &self.email)
-            .field("plan_type", &self.plan_type)
-            .field(
-                "chatgpt_account_is_fedramp",
-                &self.chatgpt_account_is_fedramp,
-            )
-            .field("iat", &self.iat)
-            .field("exp", &self.exp)
-            .finish()
     }
 }
 

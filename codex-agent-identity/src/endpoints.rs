@@ -22,7 +22,8 @@ pub enum EndpointError {
     },
 }
 
-fn trim_base(base: &str) -> &str {
+/// `base` without surrounding whitespace or trailing slashes.
+pub(crate) fn trim_base(base: &str) -> &str {
     base.trim().trim_end_matches('/')
 }
 

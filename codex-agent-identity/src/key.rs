@@ -186,7 +186,7 @@ impl AgentKey {
 impl fmt::Debug for AgentKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AgentKey")
-            .field("private_key", &codex_auth_provider::SecretString::default())
+            .field("private_key", &codex_auth_provider::REDACTED)
             .field("fingerprint", &self.fingerprint())
             .finish()
     }

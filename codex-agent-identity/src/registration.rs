@@ -1,15 +1,16 @@
 //! Registering agents and tasks with the AuthAPI accounts service.
 
 use crate::assertion::format_timestamp;
-use crate::endpoints::{EndpointError, agent_register_url, check_secure_url, task_register_url};
+use crate::endpoints::{
+    EndpointError, agent_register_url, check_secure_url, task_register_url, trim_base,
+};
 use crate::ids::{AgentRuntimeId, IdError, TaskId};
 use crate::key::{AgentKey, AgentPublicKey, KeyError, SignatureError};
 use crate::retry::RetryPolicy;
 use crate::sealed_task_id::SealedTaskIdError;
 use chrono::{DateTime, Utc};
-use codex_auth_provider::headers::{AUTHORIZATION, BEARER_SCHEME, X_OPENAI_FEDRAMP};
-use codex_auth_provider::{SecretString, sensitive_header_value};
-use http::HeaderValue;
+use codex_auth_provider::{AuthProvider as _, BearerAuth, SecretString, SentSecrets};
+use http::HeaderMap;
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -221,7 +222,7 @@ impl RegistrationClient {
         check_secure_url(authapi_base_url)?;
         Ok(Self {
             http: http.clone(),
-            authapi_base_url: authapi_base_url.trim().trim_end_matches('/').to_owned(),
+            authapi_base_url: trim_base(authapi_base_url).to_owned(),
             retry: RetryPolicy::default(),
             timeout_override: None,
         })
@@ -252,18 +253,16 @@ impl RegistrationClient {
         request: &AgentRegistrationRequest,
     ) -> Result<AgentRuntimeId, RegistrationError> {
         let operation = RegistrationOperation::RegisterAgent;
-        let authorization = sensitive_header_value(
-            "authorization",
-            &format!("{BEARER_SCHEME} {}", access_token.expose()),
-        )
-        .ok_or(RegistrationError::InvalidAccessToken)?;
+        let bearer = BearerAuth::new(access_token).with_fedramp(fedramp);
+        if !bearer.has_authorization() {
+            return Err(RegistrationError::InvalidAccessToken);
+        }
         let url = agent_register_url(&self.authapi_base_url);
         let response = self
             .post_with_retry(
                 operation,
                 &url,
-                Some(&authorization),
-                fedramp,
+                bearer.auth_headers(),
                 AGENT_REGISTRATION_TIMEOUT,
                 || serde_json::to_vec(request),
             )
@@ -294,8 +293,7 @@ impl RegistrationClient {
             .post_with_retry(
                 operation,
                 &url,
-                None,
-                false,
+                HeaderMap::new(),
                 TASK_REGISTRATION_TIMEOUT,
                 || serde_json::to_vec(&TaskRegistrationBody::sign(key, runtime, Utc::now())),
             )
@@ -322,33 +320,28 @@ impl RegistrationClient {
         &self,
         operation: RegistrationOperation,
         url: &str,
-        authorization: Option<&HeaderValue>,
-        fedramp: bool,
+        auth_headers: HeaderMap,
         default_timeout: Duration,
         body: impl Fn() -> Result<Vec<u8>, serde_json::Error>,
     ) -> Result<serde_json::Value, RegistrationError> {
         let attempts = self.retry.attempts();
         let timeout = self.timeout_override.unwrap_or(default_timeout);
+        let secrets = SentSecrets::from_headers(&auth_headers);
         let mut last_failure = String::new();
         for attempt in 1..=attempts {
             let body = body().map_err(|err| RegistrationError::InvalidResponse {
                 operation,
                 reason: format!("could not build the request body: {err}"),
             })?;
-            let mut request = self
+            let request = self
                 .http
                 .post(url)
                 .timeout(timeout)
+                .headers(auth_headers.clone())
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body);
-            if let Some(value) = authorization {
-                request = request.header(AUTHORIZATION, value.clone());
-            }
-            if fedramp {
-                request = request.header(X_OPENAI_FEDRAMP, HeaderValue::from_static("true"));
-            }
             let failure = match request.send().await {
-                Ok(response) => match Self::read_response(operation, response).await? {
+                Ok(response) => match Self::read_response(operation, response, &secrets).await? {
                     Ok(json) => return Ok(json),
                     Err(failure) => failure,
                 },
@@ -377,10 +370,12 @@ impl RegistrationClient {
     }
 
     /// Classifies a response: JSON on success, a retryable failure for 429/5xx,
-    /// an error for anything else.
+    /// an error for anything else. Credentials the request carried are blanked
+    /// out of any body text kept.
     async fn read_response(
         operation: RegistrationOperation,
         response: reqwest::Response,
+        secrets: &SentSecrets,
     ) -> Result<Result<serde_json::Value, RetryableFailure>, RegistrationError> {
         let status = response.status();
         let retry_after = response
@@ -402,11 +397,14 @@ impl RegistrationClient {
             return serde_json::from_str(&text).map(Ok).map_err(|_| {
                 RegistrationError::InvalidResponse {
                     operation,
-                    reason: format!("the body is not JSON: {}", truncate_body(&text)),
+                    reason: format!(
+                        "the body is not JSON: {}",
+                        truncate_body(&secrets.scrub(&text))
+                    ),
                 }
             });
         }
-        let body = truncate_body(&text);
+        let body = truncate_body(&secrets.scrub(&text));
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             Ok(Err(RetryableFailure {
                 message: format!("HTTP {}: {body}", status.as_u16()),

@@ -199,6 +199,29 @@ async fn http_403_is_an_immediate_hard_error_after_one_call() {
 }
 
 #[tokio::test]
+async fn an_access_token_echoed_in_an_error_body_is_blanked_out() {
+    for status in [403, 503] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_string(format!("bad header: Bearer {ACCESS_TOKEN}")),
+            )
+            .mount(&server)
+            .await;
+        let key = AgentKey::generate().unwrap();
+        let err = client(&server)
+            .register_agent(&token(), false, &registration_request(&key))
+            .await
+            .unwrap_err();
+        for rendered in [err.to_string(), format!("{err:?}")] {
+            assert!(!rendered.contains(ACCESS_TOKEN), "{status}: {rendered}");
+            assert!(rendered.contains("[REDACTED]"), "{status}: {rendered}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn timeouts_are_retried_then_reported() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -14,13 +14,15 @@ mod bearer;
 pub mod headers;
 mod provider;
 mod secret;
+mod sent_secrets;
 mod source;
 
 pub use bearer::BearerAuth;
 pub use provider::{
     AuthProvider, NoAuth, SharedAuthProvider, sensitive_header_value, visible_header_value,
 };
-pub use secret::SecretString;
+pub use secret::{REDACTED, SecretString};
+pub use sent_secrets::SentSecrets;
 pub use source::{
     AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SharedAuthSource, StaticAuthSource,
     UnauthorizedContext,

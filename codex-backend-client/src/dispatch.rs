@@ -4,12 +4,11 @@
 use crate::client::{BackendClient, ClientAuth};
 use crate::error::{AuthRecovery, BackendError, HttpFailure};
 use crate::error_response::{
-    SentSecrets, body_excerpt, is_credential_error_code, request_id, server_error,
-    www_authenticate_error,
+    body_excerpt, is_credential_error_code, request_id, server_error, www_authenticate_error,
 };
 use crate::retry::{RetryPolicy, retry_after};
 use codex_auth_provider::headers::{CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
-use codex_auth_provider::{RecoveryOutcome, SharedAuthProvider, UnauthorizedContext};
+use codex_auth_provider::{RecoveryOutcome, SentSecrets, SharedAuthProvider, UnauthorizedContext};
 use http::header::{CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;

@@ -1,6 +1,7 @@
 //! Reading an error response: the server's code and message, the request id,
 //! and a bounded body excerpt with credentials blanked out.
 
+use codex_auth_provider::SentSecrets;
 use http::HeaderMap;
 use serde_json::Value;
 
@@ -10,56 +11,6 @@ pub const ERROR_BODY_LIMIT: usize = 1024;
 /// How much of a body is scanned for credentials before it is cut to
 /// [`ERROR_BODY_LIMIT`] (so a credential straddling the cut is still found).
 const SCRUB_WINDOW: usize = 64 * 1024;
-
-/// What replaces a credential found in a body.
-const REDACTED: &str = "[REDACTED]";
-
-/// Credentials shorter than this are not searched for (they would blank out ordinary text).
-const MIN_SECRET_LEN: usize = 8;
-
-/// The credential strings a request carried: every sensitive header value and
-/// the part after its scheme word.
-#[derive(Default)]
-pub(crate) struct SentSecrets {
-    secrets: Vec<String>,
-}
-
-impl SentSecrets {
-    /// Collects the sensitive values of `headers`.
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
-        let mut secrets = Vec::new();
-        for value in headers.values().filter(|value| value.is_sensitive()) {
-            let Ok(text) = value.to_str() else {
-                continue;
-            };
-            if let Some((_, credential)) = text.split_once(' ') {
-                secrets.push(credential.trim().to_owned());
-            }
-            secrets.push(text.to_owned());
-        }
-        secrets.retain(|secret| secret.len() >= MIN_SECRET_LEN);
-        // Longest first, so a whole header value is replaced before its credential part.
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        Self { secrets }
-    }
-
-    /// `text` with every known credential replaced by `[REDACTED]`.
-    pub(crate) fn scrub(&self, text: &str) -> String {
-        let mut scrubbed = text.to_owned();
-        for secret in &self.secrets {
-            if scrubbed.contains(secret.as_str()) {
-                scrubbed = scrubbed.replace(secret.as_str(), REDACTED);
-            }
-        }
-        scrubbed
-    }
-}
-
-impl std::fmt::Debug for SentSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SentSecrets({} redacted)", self.secrets.len())
-    }
-}
 
 /// The start of `body` as text, credentials blanked, cut to at most
 /// [`ERROR_BODY_LIMIT`] bytes on a character boundary; the flag says whether it was cut.

@@ -1,6 +1,7 @@
 //! The command line, as clap types.
 
 use clap::{Args, Parser, Subcommand};
+use codex_auth_provider::SecretString;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -62,9 +63,10 @@ pub struct LoginArgs {
     #[arg(long = "device-auth")]
     pub device_auth: bool,
 
-    /// Deprecated: pass the key on stdin with --with-api-key.
+    /// Deprecated: pass the key on stdin with --with-api-key. Only its presence is used; it is
+    /// kept in a redacting type so a `Debug` print of the arguments cannot show it.
     #[arg(long = "api-key", value_name = "API_KEY", hide = true)]
-    pub api_key: Option<String>,
+    pub api_key: Option<SecretString>,
 
     /// Use another OAuth issuer (testing).
     #[arg(long = "experimental_issuer", value_name = "URL", hide = true)]
@@ -97,4 +99,21 @@ pub struct WhoamiArgs {
     /// add plan and usage windows.
     #[arg(long)]
     pub check: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_parsed_arguments_hides_a_key_given_on_the_command_line() {
+        let cli = Cli::try_parse_from(["codex", "login", "--api-key", "sk-argv-secret-1234"])
+            .expect("parses");
+        let Command::Login(args) = &cli.command else {
+            panic!("expected the login command");
+        };
+        assert!(args.api_key.is_some());
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("sk-argv-secret-1234"), "{shown}");
+    }
 }

@@ -233,8 +233,9 @@ impl Shared {
         forgotten
     }
 
-    /// Approves a pending device code by its user code; `false` if none matched.
-    pub(crate) fn approve_device_code(&self, user_code: &str) -> bool {
+    /// Approves (or denies) a pending, unexpired device code by its user code, as a human
+    /// would at `/codex/device`; `false` if none matched.
+    pub(crate) fn decide_device_code(&self, user_code: &str, approve: bool) -> bool {
         let wanted = normalize_user_code(user_code);
         let now = crate::protocol::now_secs();
         let mut world = self.world();
@@ -243,19 +244,21 @@ impl Shared {
                 && code.state == DeviceCodeState::Pending
                 && code.expires_at > now
         });
-        match found {
-            Some(code) => {
-                code.state = DeviceCodeState::Approved;
-                Counters::bump(&self.counters.device_codes_approved);
-                true
-            }
-            None => false,
+        let Some(code) = found else {
+            return false;
+        };
+        if approve {
+            code.state = DeviceCodeState::Approved;
+            Counters::bump(&self.counters.device_codes_approved);
+        } else {
+            code.state = DeviceCodeState::Denied;
         }
+        true
     }
 }
 
 /// Upper-cases a user code and drops everything but letters and digits.
-pub(crate) fn normalize_user_code(code: &str) -> String {
+fn normalize_user_code(code: &str) -> String {
     code.chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
@@ -413,7 +416,7 @@ impl EmulatorHandle {
 
     /// Approves a pending device code as a human would at `/codex/device`; `false` if unknown.
     pub fn approve_device_code(&self, user_code: &str) -> bool {
-        self.shared.approve_device_code(user_code)
+        self.shared.decide_device_code(user_code, true)
     }
 
     /// Makes every access token issued so far expired at the backend (their

@@ -1,5 +1,9 @@
 //! Constants of the wire protocol shared with the official Codex CLI.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+
 /// The OAuth client id the official Codex CLI uses; the only client the emulator accepts.
 pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 
@@ -42,6 +46,11 @@ pub(crate) const AUTHORIZATION_CODE_TTL_SECS: i64 = 10 * 60;
 
 /// Lifetime of minted agent identity JWTs.
 pub(crate) const AGENT_IDENTITY_JWT_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// The PKCE S256 challenge of a verifier: base64url (no padding) of its SHA-256 (RFC 7636 §4.2).
+pub(crate) fn s256_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
 
 /// Current time in whole seconds since the Unix epoch.
 pub(crate) fn now_secs() -> i64 {

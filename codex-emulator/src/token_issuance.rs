@@ -6,7 +6,7 @@ use crate::config::SeedAccount;
 use crate::emulator::Shared;
 use crate::ids::{opaque_token, short_id};
 use crate::protocol::{CLIENT_ID, now_secs};
-use crate::world::{AccessRecord, RefreshRecord, RefreshState, TokenFamily, World};
+use crate::world::{AccessRecord, IdTokenRecord, RefreshRecord, RefreshState, TokenFamily, World};
 
 /// The claim namespace holding ChatGPT account facts.
 const AUTH_CLAIMS: &str = "https://api.openai.com/auth";
@@ -14,13 +14,25 @@ const AUTH_CLAIMS: &str = "https://api.openai.com/auth";
 const PROFILE_CLAIMS: &str = "https://api.openai.com/profile";
 
 /// A freshly issued id/access/refresh token triple.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct TokenSet {
     pub(crate) id_token: String,
     pub(crate) access_token: String,
     pub(crate) refresh_token: String,
     pub(crate) expires_in: i64,
     pub(crate) scope: String,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("id_token", &"[REDACTED]")
+            .field("access_token", &"[REDACTED]")
+            .field("refresh_token", &"[REDACTED]")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 impl TokenSet {
@@ -126,7 +138,13 @@ impl Shared {
                 revoked: false,
             },
         );
-        world.id_tokens.insert(id_token.clone(), account.clone());
+        world.id_tokens.insert(
+            id_token.clone(),
+            IdTokenRecord {
+                account: account.clone(),
+                expires_at: exp,
+            },
+        );
         if let Some(family) = world.families.get_mut(&family_id) {
             family.access_tokens.push(access_token.clone());
             family.refresh_tokens.push(refresh_token.clone());
@@ -161,5 +179,27 @@ impl Shared {
             "plan_type": account.plan_type,
             "chatgpt_account_is_fedramp": account.fedramp,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenSet;
+
+    #[test]
+    fn debug_of_a_token_set_shows_no_token() {
+        let set = TokenSet {
+            id_token: "id-token-secret-value".to_owned(),
+            access_token: "access-token-secret-value".to_owned(),
+            refresh_token: "rt_emu_refresh-secret-value".to_owned(),
+            expires_in: 3600,
+            scope: "openid".to_owned(),
+        };
+        let debug = format!("{set:?}");
+        assert!(!debug.contains("secret-value"), "{debug}");
+        assert!(
+            debug.contains("3600") && debug.contains("openid"),
+            "{debug}"
+        );
     }
 }

@@ -17,7 +17,7 @@ pub(crate) struct World {
     pub(crate) families: HashMap<String, TokenFamily>,
     pub(crate) refresh_tokens: HashMap<String, RefreshRecord>,
     pub(crate) access_tokens: HashMap<String, AccessRecord>,
-    pub(crate) id_tokens: HashMap<String, SeedAccount>,
+    pub(crate) id_tokens: HashMap<String, IdTokenRecord>,
     pub(crate) api_keys: HashMap<String, SeedAccount>,
     pub(crate) pending_authorizations: HashMap<String, PendingAuthorization>,
     pub(crate) authorization_codes: HashMap<String, AuthorizationCode>,
@@ -39,7 +39,6 @@ pub(crate) struct Settings {
 }
 
 /// One login's chain of rotating refresh tokens.
-#[derive(Debug)]
 pub(crate) struct TokenFamily {
     pub(crate) account: SeedAccount,
     pub(crate) scope: String,
@@ -75,8 +74,15 @@ pub(crate) struct AccessRecord {
     pub(crate) revoked: bool,
 }
 
+/// An id token the issuer handed out (the subject of the API-key exchange).
+#[derive(Debug)]
+pub(crate) struct IdTokenRecord {
+    pub(crate) account: SeedAccount,
+    pub(crate) expires_at: i64,
+}
+
 /// The parameters of an authorize request waiting on the consent page.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct PendingAuthorization {
     pub(crate) redirect_uri: String,
     pub(crate) code_challenge: String,
@@ -151,6 +157,30 @@ impl std::fmt::Debug for World {
             .field("agent_tasks", &self.agent_tasks.len())
             .field("backend_tasks", &self.backend_tasks.len())
             .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TokenFamily {
+    /// Prints counts only: the token lists are secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenFamily")
+            .field("account", &self.account)
+            .field("scope", &self.scope)
+            .field("revoked", &self.revoked)
+            .field("access_tokens", &self.access_tokens.len())
+            .field("refresh_tokens", &self.refresh_tokens.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PendingAuthorization {
+    /// Leaves out the client's `state`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_challenge", &self.code_challenge)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }

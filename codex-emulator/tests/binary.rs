@@ -143,11 +143,17 @@ async fn binary_prints_one_ready_line_within_a_second_and_serves_concurrent_clie
 async fn in_process_emulator_shuts_down_and_its_debug_output_holds_no_tokens() {
     let emulator = start(codex_emulator::EmulatorConfig::default()).await;
     let tokens = emulator.issue_chatgpt_tokens(codex_emulator::IssueTokens::default());
-    let debug = format!("{emulator:?} {tokens:?}");
-    assert!(
-        !debug.contains(&tokens.refresh_token) && !debug.contains(&tokens.access_token),
-        "{debug}"
-    );
+    let minted = emulator.mint_agent_identity_jwt();
+    let debug = format!("{emulator:?} {tokens:?} {minted:?}");
+    for secret in [
+        &tokens.refresh_token,
+        &tokens.access_token,
+        &tokens.id_token,
+        &minted.jwt,
+        &minted.private_key_pkcs8_base64,
+    ] {
+        assert!(!debug.contains(secret.as_str()), "{debug}");
+    }
     let url = format!("{}/_emulator/stats", emulator.urls().issuer);
     assert_eq!(
         client().get(&url).send().await.unwrap().status().as_u16(),

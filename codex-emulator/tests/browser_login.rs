@@ -475,5 +475,22 @@ async fn id_token_exchanges_for_an_api_key_once_issued_by_this_issuer() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    let expired = emulator.issue_chatgpt_tokens(codex_emulator::IssueTokens {
+        access_token_ttl_secs: -60,
+        account: None,
+    });
+    let (status, body) = exchange(expired.id_token).await;
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str(),
+            body["error_description"].as_str()
+        ),
+        (
+            400,
+            Some("invalid_grant"),
+            Some("subject_token has expired.")
+        )
+    );
     assert_eq!(emulator.stats().api_key_exchanges, 1);
 }

@@ -5,8 +5,11 @@
 //! overrides, environment variables. Unknown keys are ignored; a known key
 //! with a bad value is an error naming the key and where it came from.
 
+use crate::agent_identity::{AUTHAPI_BASE_URL_ENV_VAR, JWKS_BASE_URL_ENV_VAR};
 use crate::environment::EnvLookup;
+use crate::flows::logout::REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR;
 pub use crate::flows::restrictions::ForcedLoginMethod;
+use crate::refresh::REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR;
 pub use crate::storage::CredentialStoreMode;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -52,7 +55,7 @@ impl CodexConfig {
     pub fn authapi_base_url(&self) -> String {
         self.agent_identity_authapi_base_url
             .clone()
-            .unwrap_or_else(|| format!("{}/api/accounts", self.issuer))
+            .unwrap_or_else(|| crate::agent_identity::authapi_base_url_for_issuer(&self.issuer))
     }
 
     /// The base the agent-identity JWKS is fetched under: explicit setting,
@@ -213,60 +216,41 @@ pub fn load_config_in(
         }
         None => DEFAULT_CHATGPT_BASE_URL.to_owned(),
     };
-    let authapi = match env("CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL")
-        .map(|value| {
-            (
-                value,
-                SettingOrigin::Env("CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL"),
-            )
-        })
-        .or(settings.authapi)
-    {
-        Some((value, origin)) => Some(normalize_url(
-            "agent_identity_authapi_base_url",
-            &value,
-            origin,
-        )?),
-        None => None,
+    let authapi = optional_url(
+        env,
+        AUTHAPI_BASE_URL_ENV_VAR,
+        settings.authapi,
+        "agent_identity_authapi_base_url",
+    )?;
+    let jwks = optional_url(
+        env,
+        JWKS_BASE_URL_ENV_VAR,
+        settings.jwks,
+        "agent_identity_jwks_base_url",
+    )?;
+    let refresh_override = env(REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR);
+    if let Some(value) = &refresh_override {
+        check_url(
+            "refresh token URL",
+            value,
+            SettingOrigin::Env(REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR),
+        )?;
+    }
+    let refresh_token_url = match &refresh_override {
+        Some(value) => value.clone(),
+        None => crate::refresh::refresh_token_url(None, &issuer),
     };
-    let jwks = match env("CODEX_AGENT_IDENTITY_JWKS_BASE_URL")
-        .map(|value| {
-            (
-                value,
-                SettingOrigin::Env("CODEX_AGENT_IDENTITY_JWKS_BASE_URL"),
-            )
-        })
-        .or(settings.jwks)
-    {
-        Some((value, origin)) => Some(normalize_url(
-            "agent_identity_jwks_base_url",
-            &value,
-            origin,
-        )?),
-        None => None,
-    };
-    let refresh_token_url = match env("CODEX_REFRESH_TOKEN_URL_OVERRIDE") {
-        Some(value) => {
-            check_url(
-                "refresh token URL",
-                &value,
-                SettingOrigin::Env("CODEX_REFRESH_TOKEN_URL_OVERRIDE"),
-            )?;
-            value
-        }
-        None => format!("{issuer}/oauth/token"),
-    };
-    let revoke_override = env("CODEX_REVOKE_TOKEN_URL_OVERRIDE");
+    let revoke_override = env(REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR);
     if let Some(value) = &revoke_override {
         check_url(
             "revoke token URL",
             value,
-            SettingOrigin::Env("CODEX_REVOKE_TOKEN_URL_OVERRIDE"),
+            SettingOrigin::Env(REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR),
         )?;
     }
     let revoke_token_url = crate::flows::logout::revoke_endpoint(
         revoke_override.as_deref(),
-        env("CODEX_REFRESH_TOKEN_URL_OVERRIDE").as_deref(),
+        refresh_override.as_deref(),
         &issuer,
     );
 
@@ -419,6 +403,20 @@ pub fn parse_override(raw: &str) -> Result<toml::Table, ConfigError> {
     Err(ConfigError::Override {
         raw: raw.to_owned(),
     })
+}
+
+/// An optional URL setting: its env var, else the TOML layers, normalized.
+fn optional_url(
+    env: EnvLookup<'_>,
+    var: &'static str,
+    setting: Option<(String, SettingOrigin)>,
+    key: &str,
+) -> Result<Option<String>, ConfigError> {
+    env(var)
+        .map(|value| (value, SettingOrigin::Env(var)))
+        .or(setting)
+        .map(|(value, origin)| normalize_url(key, &value, origin))
+        .transpose()
 }
 
 fn check_url(key: &str, value: &str, origin: SettingOrigin) -> Result<(), ConfigError> {

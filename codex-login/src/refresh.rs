@@ -260,6 +260,13 @@ pub async fn send_refresh_request(
         .await
         .map_err(|err| classify_transport_failure(&err))?;
     if !status.is_success() {
+        // A server or proxy may echo the request: keep the token out of the
+        // error text (which is shown and logged).
+        let body = if refresh_token.len() >= 8 {
+            body.replace(refresh_token.expose(), codex_auth_provider::REDACTED)
+        } else {
+            body
+        };
         return Err(classify_refresh_failure(status.as_u16(), &body));
     }
     parse_refresh_response(&body).ok_or_else(|| RefreshRequestError::OutcomeUnknown {

@@ -312,3 +312,31 @@ async fn credentials_are_never_sent_over_plain_http_to_a_remote_host() {
     );
     assert!(!text.contains("rt-secret"));
 }
+
+#[tokio::test]
+async fn a_refresh_token_echoed_in_an_error_body_never_reaches_the_error_text() {
+    let server = MockServer::start().await;
+    let token = "rt-echoed-0123456789abcdef";
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(502)
+                .set_body_string(format!("proxy error for refresh_token={token}")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = factory(&[]).unwrap().bare_client().unwrap();
+    let url = url::Url::parse(&format!("{}/oauth/token", server.uri())).unwrap();
+    let err = codex_login::refresh::send_refresh_request(
+        &client,
+        &url,
+        &codex_auth_provider::SecretString::new(token),
+        codex_login::refresh::RefreshReason::Unauthorized,
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains(token), "{text}");
+    assert!(text.contains("[REDACTED]"), "{text}");
+}

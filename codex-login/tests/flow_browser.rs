@@ -320,27 +320,30 @@ async fn oauth_access_denied_unknown_reason_uses_generic_error_page() {
 
 #[tokio::test]
 async fn token_exchange_failure_shows_error_page_and_persists_nothing() {
-    let issuer = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::method("POST"))
-        .and(wiremock::matchers::path("/oauth/token"))
-        .respond_with(
-            wiremock::ResponseTemplate::new(400).set_body_json(serde_json::json!({
+    let emulator = emulator(true).await;
+    emulator.set_faults(Faults {
+        status_overrides: vec![StatusOverride {
+            path_prefix: "/oauth/token".to_owned(),
+            status: 400,
+            body: serde_json::json!({
                 "error": "invalid_grant", "error_description": "Code <expired> & gone"
-            })),
-        )
-        .mount(&issuer)
-        .await;
+            })
+            .to_string(),
+            times: 0,
+        }],
+        ..Faults::default()
+    });
     let home = tempfile::tempdir().unwrap();
-    let mut options = browser_options(home.path(), &issuer.uri());
-    options.force_state = Some(STATE.into());
-    let server = LoginServer::start(options).await.unwrap();
+    let server = LoginServer::start(browser_options(home.path(), &emulator.urls().issuer))
+        .await
+        .unwrap();
     let port = server.port();
+    let auth_url = server.auth_url().to_owned();
     let waiting = tokio::spawn(server.wait());
-    let page = ScriptedBrowser::new()
-        .get(&format!(
-            "http://127.0.0.1:{port}/auth/callback?code=c1&state={STATE}"
-        ))
-        .await;
+    let browser = ScriptedBrowser::new();
+    let callback = browser.authorize(&auth_url).await;
+    let (page, _) = browser.visit_callback(&callback).await;
+    assert_eq!(emulator.stats().faults_injected, 1);
     assert!(page.body.contains("token_exchange_failed"));
     assert!(page.body.contains("Code &lt;expired&gt; &amp; gone"));
     let err = waiting.await.unwrap().unwrap_err();

@@ -170,7 +170,6 @@ async fn api_key_login_succeeds_when_the_revoke_endpoint_is_down() {
         read_auth_json(home.path()),
         json!({"auth_mode": "apikey", "OPENAI_API_KEY": "sk-while-revoke-down"})
     );
-    assert_eq!(emulator.stats().revoked, 0);
     // The grant was not revoked (the endpoint was unreachable), so it still refreshes.
     let (status, body) = refresh_with(&emulator, &old.refresh_token).await;
     assert_eq!(status, 200, "{body}");
@@ -238,7 +237,7 @@ async fn replacing_an_api_key_login_revokes_nothing() {
         .unwrap();
 
     assert_eq!(read_auth_json(home.path())["OPENAI_API_KEY"], "sk-third");
-    assert_eq!(emulator.stats().revoked, 0);
+    // The revoke endpoint (wiremock, expecting 0 requests) is the check here.
     revoke.verify().await;
 }
 

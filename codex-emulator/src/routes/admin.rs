@@ -60,8 +60,8 @@ async fn stats(State(shared): State<Arc<Shared>>) -> Json<Value> {
     Json(json!(shared.counters.snapshot()))
 }
 
-/// Body of `POST /_emulator/agent-identity-jwt`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `POST /_emulator/agent-identity-jwt` (no `Debug`: it holds a private key).
+#[derive(Default, Deserialize)]
 #[serde(default)]
 struct MintRequest {
     agent_private_key: Option<String>,
@@ -177,8 +177,8 @@ async fn settings(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     .into_response()
 }
 
-/// Body naming one refresh token.
-#[derive(Debug, Deserialize)]
+/// Body naming one refresh token (no `Debug`: it holds the token).
+#[derive(Deserialize)]
 struct RefreshTokenRequest {
     refresh_token: String,
 }
@@ -230,7 +230,7 @@ async fn approve_device_code(
     body: Bytes,
 ) -> Response {
     match json_body::<UserCodeRequest>(&headers, &body) {
-        Ok(request) if shared.approve_device_code(&request.user_code) => {
+        Ok(request) if shared.decide_device_code(&request.user_code, true) => {
             Json(json!({"ok": true})).into_response()
         }
         Ok(_) => ApiError::coded(

@@ -1,6 +1,5 @@
 //! `GET /oauth/authorize` (validation, consent page or auto-approval) and the consent decision.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -10,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use url::Url;
 
+use super::unique_params;
 use crate::emulator::Shared;
 use crate::html;
 use crate::ids::{opaque_token, short_id};
@@ -130,20 +130,16 @@ pub(crate) async fn authorize(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pairs: Vec<(String, String)> =
-        match serde_urlencoded::from_str(query.as_deref().unwrap_or_default()) {
-            Ok(pairs) => pairs,
-            Err(_) => return error_page(&shared, "The query string could not be parsed."),
-        };
-    let mut params: HashMap<String, String> = HashMap::new();
-    for (key, value) in pairs {
-        if params.insert(key.clone(), value).is_some() {
+    let params = match unique_params(query.as_deref().unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(Some(key)) => {
             return error_page(
                 &shared,
                 &format!("Parameter `{key}` appears more than once."),
             );
         }
-    }
+        Err(None) => return error_page(&shared, "The query string could not be parsed."),
+    };
     let param = |name: &str| {
         params
             .get(name)

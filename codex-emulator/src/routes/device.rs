@@ -13,15 +13,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 use super::authorize::issue_authorization_code;
 use super::json_body;
 use crate::api_error::ApiError;
-use crate::emulator::{Shared, normalize_user_code};
+use crate::emulator::Shared;
 use crate::html;
 use crate::ids::{random_bytes, short_id, user_code};
-use crate::protocol::{CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_TTL_SECS, now_secs};
+use crate::protocol::{CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_TTL_SECS, now_secs, s256_challenge};
 use crate::stats::Counters;
 use crate::world::{DeviceCode, DeviceCodeState, PendingAuthorization};
 
@@ -84,8 +83,8 @@ pub(crate) async fn usercode(
     .into_response()
 }
 
-/// The device-token poll body.
-#[derive(Debug, Deserialize)]
+/// The device-token poll body (no `Debug`: `device_auth_id` and `user_code` redeem a login).
+#[derive(Deserialize)]
 struct PollRequest {
     device_auth_id: Option<String>,
     user_code: Option<String>,
@@ -160,7 +159,7 @@ pub(crate) async fn poll(
         DeviceCodeState::Approved => {
             device.state = DeviceCodeState::Exchanged;
             let verifier = URL_SAFE_NO_PAD.encode(random_bytes::<64>());
-            let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            let challenge = s256_challenge(&verifier);
             let pending = PendingAuthorization {
                 redirect_uri: format!("{}/deviceauth/callback", shared.urls.issuer),
                 code_challenge: challenge.clone(),
@@ -205,11 +204,7 @@ pub(crate) async fn submit(
     Form(form): Form<DeviceForm>,
 ) -> Response {
     let deny = form.decision.as_deref() == Some("deny");
-    let matched = if deny {
-        deny_device_code(&shared, &form.user_code)
-    } else {
-        shared.approve_device_code(&form.user_code)
-    };
+    let matched = shared.decide_device_code(&form.user_code, !deny);
     if !matched {
         return (
             StatusCode::BAD_REQUEST,
@@ -226,25 +221,6 @@ pub(crate) async fn submit(
         "Device approved. Return to your terminal to finish signing in."
     };
     Html(html::message_page("Device sign-in", message)).into_response()
-}
-
-/// Marks a pending device code denied; `false` if none matched.
-fn deny_device_code(shared: &Shared, user_code: &str) -> bool {
-    let wanted = normalize_user_code(user_code);
-    let now = now_secs();
-    let mut world = shared.world();
-    let found = world.device_codes.values_mut().find(|code| {
-        normalize_user_code(&code.user_code) == wanted
-            && code.state == DeviceCodeState::Pending
-            && code.expires_at > now
-    });
-    match found {
-        Some(code) => {
-            code.state = DeviceCodeState::Denied;
-            true
-        }
-        None => false,
-    }
 }
 
 /// `GET /deviceauth/callback`: the device flow's redirect URI (never visited by the CLI).

@@ -8,6 +8,7 @@ mod device;
 mod revoke;
 mod token;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -88,6 +89,20 @@ fn content_type_is(headers: &HeaderMap, mime: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(mime))
+}
+
+/// Parses a URL-encoded query or form body into a map; `Err(Some(name))` names a parameter
+/// that appears more than once, `Err(None)` means the encoding is malformed.
+fn unique_params(encoded: &[u8]) -> Result<HashMap<String, String>, Option<String>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(encoded).map_err(|_| None)?;
+    let mut params = HashMap::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if params.contains_key(&key) {
+            return Err(Some(key));
+        }
+        params.insert(key, value);
+    }
+    Ok(params)
 }
 
 /// Parses a JSON request body, requiring `Content-Type: application/json`.

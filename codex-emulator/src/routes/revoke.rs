@@ -16,8 +16,8 @@ use crate::emulator::Shared;
 use crate::protocol::CLIENT_ID;
 use crate::stats::Counters;
 
-/// The revoke request body.
-#[derive(Debug, Deserialize)]
+/// The revoke request body (no `Debug`: it holds the token).
+#[derive(Deserialize)]
 struct RevokeRequest {
     token: Option<String>,
     token_type_hint: Option<String>,

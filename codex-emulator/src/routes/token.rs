@@ -10,19 +10,16 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::content_type_is;
+use super::{content_type_is, unique_params};
 use crate::api_error::ApiError;
 use crate::emulator::Shared;
 use crate::ids::opaque_token;
 use crate::listener::ConnectionHandle;
-use crate::protocol::{CLIENT_ID, ID_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, now_secs};
+use crate::protocol::{CLIENT_ID, ID_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, now_secs, s256_challenge};
 use crate::stats::Counters;
 use crate::token_issuance::TokenSet;
 use crate::world::RefreshState;
@@ -78,24 +75,13 @@ pub(crate) async fn token(
 
 /// Parses a form body, rejecting repeated parameters.
 fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
-        ApiError::oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Malformed form body.",
-        )
-    })?;
-    let mut form = HashMap::new();
-    for (key, value) in pairs {
-        if form.insert(key.clone(), value).is_some() {
-            return Err(ApiError::oauth(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("Parameter `{key}` appears more than once."),
-            ));
-        }
-    }
-    Ok(form)
+    unique_params(body).map_err(|repeated| {
+        let description = match repeated {
+            Some(key) => format!("Parameter `{key}` appears more than once."),
+            None => "Malformed form body.".to_owned(),
+        };
+        ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", description)
+    })
 }
 
 /// A required, non-empty form parameter.
@@ -190,7 +176,7 @@ fn exchange_code_inner(
             "redirect_uri does not match the one the code was issued for.",
         ));
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed = s256_challenge(verifier);
     if !bool::from(computed.as_bytes().ct_eq(record.code_challenge.as_bytes())) {
         return Err(invalid_grant(
             "code_verifier does not match the code_challenge (PKCE).",
@@ -232,13 +218,21 @@ fn exchange_api_key(
     }
     let subject = required(form, "subject_token")?;
     let mut world = shared.world();
-    let Some(account) = world.id_tokens.get(subject).cloned() else {
+    let Some(record) = world.id_tokens.get(subject) else {
         return Err(ApiError::oauth(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
             "subject_token is not an id token issued by this issuer.",
         ));
     };
+    if record.expires_at <= now_secs() {
+        return Err(ApiError::oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "subject_token has expired.",
+        ));
+    }
+    let account = record.account.clone();
     let api_key = opaque_token("sk-emu-");
     world.api_keys.insert(api_key.clone(), account);
     drop(world);
@@ -250,8 +244,8 @@ fn exchange_api_key(
     }))
 }
 
-/// The refresh_token grant's JSON body.
-#[derive(Debug, Deserialize)]
+/// The refresh_token grant's JSON body (no `Debug`: it holds the refresh token).
+#[derive(Deserialize)]
 struct RefreshRequest {
     grant_type: Option<String>,
     client_id: Option<String>,

@@ -80,6 +80,25 @@ impl AuthManager {
         )
     }
 
+    /// What registering a ChatGPT login's agent identity (or its run task) needs.
+    pub(super) fn bootstrap_context<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        endpoints: &'a AgentIdentityEndpoints,
+        store: SharedAuthStorage,
+    ) -> BootstrapContext<'a> {
+        BootstrapContext {
+            http,
+            authapi_base_url: &endpoints.authapi_base_url,
+            abom: Abom::for_session(AGENT_VERSION, &self.agent_identity.session_source),
+            retry: self.agent_identity.retry,
+            failures: self.agent_identity.failures(),
+            store,
+            codex_home: &self.codex_home,
+            lock_wait: self.lock_wait,
+        }
+    }
+
     pub(super) fn agent_http_client(&self) -> Result<reqwest::Client, AgentIdentityError> {
         self.http_client()
             .map_err(|err| AgentIdentityError::Config(err.to_string()))
@@ -153,16 +172,7 @@ impl AuthManager {
         };
         let http = self.agent_http_client()?;
         let endpoints = self.agent_endpoints();
-        let context = BootstrapContext {
-            http: &http,
-            authapi_base_url: &endpoints.authapi_base_url,
-            abom: Abom::for_session(AGENT_VERSION, &self.agent_identity.session_source),
-            retry: self.agent_identity.retry,
-            failures: self.agent_identity.failures(),
-            store,
-            codex_home: &self.codex_home,
-            lock_wait: self.lock_wait,
-        };
+        let context = self.bootstrap_context(&http, &endpoints, store);
         match bootstrap_chatgpt_identity(&resolved.auth, &context).await? {
             BootstrapOutcome::Ready(auth) => Ok(self.hand_out(auth, resolved.source, generation)),
             BootstrapOutcome::Fallback { auth, error } => {

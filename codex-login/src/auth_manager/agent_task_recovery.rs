@@ -11,12 +11,11 @@
 
 use super::{AuthManager, ResolvedAuth};
 use crate::agent_identity::{
-    AGENT_VERSION, AgentIdentityError, BootstrapContext, register_run_task,
-    replace_chatgpt_run_task, verify_identity,
+    AgentIdentityError, register_run_task, replace_chatgpt_run_task, verify_identity,
 };
 use crate::auth_dot_json::AuthMode;
 use crate::codex_auth::AuthDataError;
-use codex_agent_identity::{Abom, TaskId};
+use codex_agent_identity::TaskId;
 use std::sync::PoisonError;
 
 /// What re-registering the run task did.
@@ -120,16 +119,7 @@ impl AuthManager {
         };
         let http = self.agent_http_client()?;
         let endpoints = self.agent_endpoints();
-        let context = BootstrapContext {
-            http: &http,
-            authapi_base_url: &endpoints.authapi_base_url,
-            abom: Abom::for_session(AGENT_VERSION, &self.agent_identity.session_source),
-            retry: self.agent_identity.retry,
-            failures: self.agent_identity.failures(),
-            store,
-            codex_home: &self.codex_home,
-            lock_wait: self.lock_wait,
-        };
+        let context = self.bootstrap_context(&http, &endpoints, store);
         match replace_chatgpt_run_task(&resolved.auth, stale, &context).await? {
             Some(auth) => {
                 tracing::info!(

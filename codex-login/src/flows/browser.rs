@@ -428,8 +428,13 @@ impl LoginServer {
             "https://platform.api.openai.org"
         };
         let (events_tx, events) = mpsc::unbounded_channel();
-        let issuer_for_revoke = issuer.clone();
-        let client_id_for_revoke = options.client_id.clone();
+        let replaced_login_revocation = ReplacedLoginRevocation::for_login(
+            options.revoke_replaced_login,
+            &options.http,
+            &options.client_id,
+            options.revoke_url.as_deref(),
+            &issuer,
+        );
         let attempt = Arc::new(LoginAttempt {
             expected_state: state,
             code_verifier: pkce.code_verifier,
@@ -445,16 +450,7 @@ impl LoginServer {
                 client_id: options.client_id,
                 forced_workspace_ids: options.forced_chatgpt_workspace_ids,
                 client,
-                replaced_login_revocation: options.revoke_replaced_login.then(|| {
-                    ReplacedLoginRevocation {
-                        http: options.http.clone(),
-                        client_id: client_id_for_revoke,
-                        revoke_url: options
-                            .revoke_url
-                            .clone()
-                            .unwrap_or_else(|| format!("{issuer_for_revoke}/oauth/revoke")),
-                    }
-                }),
+                replaced_login_revocation,
             },
             platform_url: platform_url.to_owned(),
             codex_streamlined_login: options.codex_streamlined_login,

@@ -23,7 +23,7 @@ use crate::config::CodexConfig;
 use crate::http_client::{
     CredentialUrlError, HttpClientError, HttpClientFactory, ensure_credential_safe_url,
 };
-use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
+use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER, extract_error_code};
 use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a device code stays valid, as the prompt tells the user.
@@ -349,16 +349,13 @@ pub async fn complete_device_code_login(
         client_id: options.client_id.clone(),
         forced_workspace_ids: options.forced_chatgpt_workspace_ids.clone(),
         client,
-        replaced_login_revocation: options
-            .revoke_replaced_login
-            .then(|| ReplacedLoginRevocation {
-                http: options.http.clone(),
-                client_id: options.client_id.clone(),
-                revoke_url: options
-                    .revoke_url
-                    .clone()
-                    .unwrap_or_else(|| format!("{}/oauth/revoke", options.issuer())),
-            }),
+        replaced_login_revocation: ReplacedLoginRevocation::for_login(
+            options.revoke_replaced_login,
+            &options.http,
+            &options.client_id,
+            options.revoke_url.as_deref(),
+            options.issuer(),
+        ),
     };
     let redirect_uri = format!("{}/deviceauth/callback", options.issuer());
     let login = redeem_authorization_code(
@@ -446,26 +443,6 @@ async fn poll_for_authorization(
     }
 }
 
-/// The lower-cased error code in a JSON error body (`error` string, `error.code`, or `code`).
-fn error_code(body: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let code = match value.get("error") {
-        Some(serde_json::Value::String(code)) => Some(code.clone()),
-        Some(serde_json::Value::Object(error)) => error
-            .get("code")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned),
-        _ => None,
-    }
-    .or_else(|| {
-        value
-            .get("code")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    })?;
-    Some(code.to_ascii_lowercase())
-}
-
 async fn poll_once(
     client: &reqwest::Client,
     url: &str,
@@ -507,9 +484,9 @@ async fn poll_once(
             SecretString::new(verifier),
         ));
     }
-    let code_text = error_code(&body).unwrap_or_default();
+    let code_text = extract_error_code(&body).unwrap_or_default();
     let detail = parse_token_endpoint_error(&body);
-    if code_text.contains("denied") || code_text == "access_denied" {
+    if code_text.contains("denied") {
         return Err(DeviceCodeError::Denied { detail });
     }
     if code_text.contains("expired") {
@@ -599,14 +576,14 @@ mod tests {
     #[test]
     fn error_codes_are_read_from_all_shapes() {
         assert_eq!(
-            error_code(r#"{"error":"Slow_Down"}"#).as_deref(),
+            extract_error_code(r#"{"error":"Slow_Down"}"#).as_deref(),
             Some("slow_down")
         );
         assert_eq!(
-            error_code(r#"{"error":{"code":"deviceauth_expired"}}"#).as_deref(),
+            extract_error_code(r#"{"error":{"code":"deviceauth_expired"}}"#).as_deref(),
             Some("deviceauth_expired")
         );
-        assert_eq!(error_code(r#"{"code":"x"}"#).as_deref(), Some("x"));
-        assert_eq!(error_code("nope"), None);
+        assert_eq!(extract_error_code(r#"{"code":"x"}"#).as_deref(), Some("x"));
+        assert_eq!(extract_error_code("nope"), None);
     }
 }

@@ -1,11 +1,9 @@
 //! The few id-token claims a login needs (workspace, plan, organization), read without verification.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-/// The namespaced claim object holding ChatGPT account data.
-pub const AUTH_CLAIM: &str = "https://api.openai.com/auth";
+pub use crate::token_claims::AUTH_CLAIM;
+use crate::token_claims::decode_jwt_payload;
 
 /// Claims from a login's id token that decide where the login lands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,7 +30,7 @@ pub struct InvalidIdToken;
 impl LoginClaims {
     /// Decodes the payload of a compact JWT (three non-empty segments) without checking its signature.
     pub fn from_id_token(jwt: &str) -> Result<Self, InvalidIdToken> {
-        let payload = decode_jwt_payload(jwt)?;
+        let payload = decode_jwt_payload(jwt).map_err(|_| InvalidIdToken)?;
         let auth = payload.get(AUTH_CLAIM).and_then(Value::as_object);
         let text = |key: &str| {
             auth.and_then(|map| map.get(key))
@@ -61,26 +59,11 @@ impl LoginClaims {
     }
 }
 
-/// The JSON payload of a compact JWT.
-pub(crate) fn decode_jwt_payload(jwt: &str) -> Result<Value, InvalidIdToken> {
-    let mut parts = jwt.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(InvalidIdToken);
-    };
-    if header.is_empty() || payload.is_empty() || signature.is_empty() {
-        return Err(InvalidIdToken);
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| InvalidIdToken)?;
-    serde_json::from_slice(&bytes).map_err(|_| InvalidIdToken)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn jwt(payload: &Value) -> String {
         format!(

@@ -3,7 +3,8 @@
 //! result separately.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use codex_auth_provider::SecretString;
@@ -215,21 +216,18 @@ pub(crate) fn revocation_target(document: &AuthDotJson) -> Result<RevocationTarg
     Err("the stored ChatGPT login has empty tokens".to_owned())
 }
 
-/// The stores a logout clears: the in-memory store, the configured store, and `auth.json`
-/// (which a keyring or auto store may have fallen back to).
-fn stores_to_clear(options: &LogoutOptions) -> Vec<SharedAuthStorage> {
-    let configured = options
-        .storage
-        .clone()
-        .unwrap_or_else(|| storage_for_mode(&options.codex_home, options.store_mode));
+/// The stores a logout (or a restriction violation) clears: the in-memory store, the
+/// `configured` store, and `auth.json` (which a keyring or auto store may have fallen back to).
+pub(crate) fn stores_to_clear(
+    codex_home: &Path,
+    configured: SharedAuthStorage,
+) -> Vec<SharedAuthStorage> {
     let mut stores: Vec<SharedAuthStorage> = vec![
-        std::sync::Arc::new(EphemeralAuthStorage::new(&options.codex_home)),
+        Arc::new(EphemeralAuthStorage::new(codex_home)),
         configured.clone(),
     ];
     if configured.mode() != CredentialStoreMode::File {
-        stores.push(std::sync::Arc::new(FileAuthStorage::new(
-            &options.codex_home,
-        )));
+        stores.push(Arc::new(FileAuthStorage::new(codex_home)));
     }
     stores
 }
@@ -240,7 +238,11 @@ async fn clear_stores(
     options: &LogoutOptions,
 ) -> Result<(Result<RevocationTarget, String>, bool), LogoutError> {
     let lock = AuthFileLock::acquire(&options.codex_home, options.lock_wait).await?;
-    let stores = stores_to_clear(options);
+    let configured = options
+        .storage
+        .clone()
+        .unwrap_or_else(|| storage_for_mode(&options.codex_home, options.store_mode));
+    let stores = stores_to_clear(&options.codex_home, configured);
     let result = tokio::task::spawn_blocking(move || {
         let mut target = Err("not logged in".to_owned());
         for store in &stores {

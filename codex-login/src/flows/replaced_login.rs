@@ -4,8 +4,8 @@
 use tracing::{debug, info, warn};
 
 use super::logout::{
-    REVOKE_TIMEOUT, Revocation, RevokedTokenKind, revocation_target, revoke_url_for_config,
-    send_revocation,
+    REVOKE_TIMEOUT, Revocation, RevokedTokenKind, revocation_target, revoke_endpoint,
+    revoke_url_for_config, send_revocation,
 };
 use super::token_endpoint::ExchangedTokens;
 use crate::auth_dot_json::AuthDotJson;
@@ -32,6 +32,22 @@ impl ReplacedLoginRevocation {
             revoke_url: revoke_url_for_config(config),
             client_id: CLIENT_ID.to_owned(),
         }
+    }
+
+    /// The revocation a browser or device-code login runs when `enabled`: at `revoke_url`,
+    /// else at `<issuer>/oauth/revoke`.
+    pub(crate) fn for_login(
+        enabled: bool,
+        http: &HttpClientFactory,
+        client_id: &str,
+        revoke_url: Option<&str>,
+        issuer: &str,
+    ) -> Option<Self> {
+        enabled.then(|| Self {
+            http: http.clone(),
+            revoke_url: revoke_endpoint(revoke_url, None, issuer),
+            client_id: client_id.to_owned(),
+        })
     }
 }
 

@@ -2,20 +2,18 @@
 //! against the credentials in use; on a violation every store is cleared.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::warn;
 
+use super::logout::stores_to_clear;
 use crate::auth_dot_json::AuthMode;
 use crate::auth_lock::{AuthFileLock, DEFAULT_LOCK_WAIT};
 use crate::codex_auth::CodexAuth;
 use crate::config::CodexConfig;
 use crate::environment::EnvLookup;
-use crate::resolution::{ResolveError, ResolveOptions, resolve_credentials};
-use crate::storage::{
-    CredentialStoreMode, EphemeralAuthStorage, FileAuthStorage, SharedAuthStorage, storage_for_mode,
-};
+use crate::resolution::{ResolveOptions, resolve_credentials};
+use crate::storage::{CredentialStoreMode, SharedAuthStorage, storage_for_mode};
 
 /// The login method an administrator forces (`forced_login_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,7 +196,7 @@ pub fn enforce_login_restrictions(
         Ok(Some(resolved)) => check(&resolved.auth, restrictions),
         Err(err) if !restrictions.forced_chatgpt_workspace_ids.is_empty() => {
             Some(RestrictionViolation::Unreadable {
-                reason: describe_resolve_error(&err),
+                reason: err.to_string(),
             })
         }
         Err(err) => {
@@ -215,10 +213,6 @@ pub fn enforce_login_restrictions(
         violation,
         removal_error,
     })
-}
-
-fn describe_resolve_error(err: &ResolveError) -> String {
-    err.to_string()
 }
 
 fn check(auth: &CodexAuth, restrictions: &LoginRestrictions) -> Option<RestrictionViolation> {
@@ -266,15 +260,8 @@ fn clear_all(target: &RestrictionTarget, configured: SharedAuthStorage) -> Resul
         DEFAULT_LOCK_WAIT.min(Duration::from_secs(10)),
     )
     .map_err(|err| err.to_string())?;
-    let mut stores: Vec<SharedAuthStorage> = vec![
-        Arc::new(EphemeralAuthStorage::new(&target.codex_home)),
-        configured.clone(),
-    ];
-    if configured.mode() != CredentialStoreMode::File {
-        stores.push(Arc::new(FileAuthStorage::new(&target.codex_home)));
-    }
     let mut first_error = None;
-    for store in stores {
+    for store in stores_to_clear(&target.codex_home, configured) {
         if let Err(err) = store.delete() {
             first_error.get_or_insert(err.to_string());
         }

@@ -53,6 +53,41 @@ pub fn token_endpoint(issuer: &str) -> String {
     format!("{}/oauth/token", issuer.trim_end_matches('/'))
 }
 
+/// POSTs `form` to the token endpoint and returns the body of a success answer; a transport
+/// failure or a non-success status becomes the matching [`TokenExchangeError`].
+async fn post_token_form(
+    client: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<String, TokenExchangeError> {
+    let request_failed = |err: reqwest::Error| TokenExchangeError::Request {
+        url: url.to_owned(),
+        message: error_chain(&err),
+    };
+    let response = client
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .map_err(request_failed)?;
+    let status = response.status();
+    let body = response.text().await.map_err(request_failed)?;
+    if !status.is_success() {
+        return Err(TokenExchangeError::Status {
+            status: status.as_u16(),
+            detail: parse_token_endpoint_error(&body),
+        });
+    }
+    Ok(body)
+}
+
+/// Parses a success body into `T` (the body itself is never put in the error: it holds tokens).
+fn parse_success_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, TokenExchangeError> {
+    serde_json::from_str(body).map_err(|err| {
+        TokenExchangeError::InvalidResponse(format!("body is not the expected JSON ({err})"))
+    })
+}
+
 #[derive(Deserialize)]
 struct CodeExchangeResponse {
     id_token: Option<String>,
@@ -78,33 +113,8 @@ pub async fn exchange_code_for_tokens(
         ("client_id", client_id),
         ("code_verifier", code_verifier.expose()),
     ];
-    let response =
-        client
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|err| TokenExchangeError::Request {
-                url: url.clone(),
-                message: error_chain(&err),
-            })?;
-    let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|err| TokenExchangeError::Request {
-            url: url.clone(),
-            message: error_chain(&err),
-        })?;
-    if !status.is_success() {
-        return Err(TokenExchangeError::Status {
-            status: status.as_u16(),
-            detail: parse_token_endpoint_error(&body),
-        });
-    }
-    let parsed: CodeExchangeResponse = serde_json::from_str(&body).map_err(|err| {
-        TokenExchangeError::InvalidResponse(format!("body is not the expected JSON ({err})"))
-    })?;
+    let body = post_token_form(client, &url, &form).await?;
+    let parsed: CodeExchangeResponse = parse_success_body(&body)?;
     let missing = |name: &str| TokenExchangeError::InvalidResponse(format!("missing `{name}`"));
     Ok(ExchangedTokens {
         id_token: SecretString::new(parsed.id_token.ok_or_else(|| missing("id_token"))?),
@@ -140,33 +150,8 @@ pub async fn obtain_api_key(
         ("subject_token", id_token.expose()),
         ("subject_token_type", ID_TOKEN_TYPE),
     ];
-    let response =
-        client
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|err| TokenExchangeError::Request {
-                url: url.clone(),
-                message: error_chain(&err),
-            })?;
-    let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|err| TokenExchangeError::Request {
-            url: url.clone(),
-            message: error_chain(&err),
-        })?;
-    if !status.is_success() {
-        return Err(TokenExchangeError::Status {
-            status: status.as_u16(),
-            detail: parse_token_endpoint_error(&body),
-        });
-    }
-    let parsed: ApiKeyExchangeResponse = serde_json::from_str(&body).map_err(|err| {
-        TokenExchangeError::InvalidResponse(format!("body is not the expected JSON ({err})"))
-    })?;
+    let body = post_token_form(client, &url, &form).await?;
+    let parsed: ApiKeyExchangeResponse = parse_success_body(&body)?;
     match parsed.access_token {
         Some(key) if !key.is_empty() => Ok(SecretString::new(key)),
         _ => Err(TokenExchangeError::InvalidResponse(
