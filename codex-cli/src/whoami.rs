@@ -16,8 +16,10 @@ use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::storage::storage_for_mode;
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, resolve_credentials};
+use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, ResolvedAuth, resolve_credentials};
 use serde_json::{Value, json};
+
+mod usability;
 
 /// The version of the `--json` schema.
 const SCHEMA_VERSION: u32 = 1;
@@ -29,6 +31,12 @@ enum Outcome {
         source: CredentialSource,
         usage: Option<Value>,
         notes: Vec<String>,
+    },
+    /// Stored credentials that cannot work without a new login (found offline).
+    NeedsLogin {
+        auth: Box<CodexAuth>,
+        source: CredentialSource,
+        reason: String,
     },
     NotLoggedIn,
     Failed {
@@ -86,10 +94,13 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
             stored.location
         );
     }
-    if let Some(reason) = needs_new_login(&resolved.auth) {
-        return Outcome::Failed {
-            code: exit::NEEDS_LOGIN,
-            message: format!("{reason} Run `codex login` again."),
+    if let Some(reason) =
+        usability::needs_new_login(&config.codex_home, &resolved.auth, &resolved.source)
+    {
+        return Outcome::NeedsLogin {
+            auth: Box::new(resolved.auth),
+            source: resolved.source,
+            reason,
         };
     }
     if !check {
@@ -100,40 +111,15 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
             notes: Vec::new(),
         };
     }
-    match check_live(config, storage, resolved.auth) {
+    let source = resolved.source.clone();
+    match check_live(config, storage, resolved) {
         Ok((auth, usage, notes)) => Outcome::LoggedIn {
             auth: Box::new(auth),
-            source: resolved.source,
+            source,
             usage,
             notes,
         },
         Err(failed) => *failed,
-    }
-}
-
-/// Offline signs that the stored credentials cannot work without a new login.
-fn needs_new_login(auth: &CodexAuth) -> Option<String> {
-    let now = Utc::now();
-    match auth.auth_mode() {
-        AuthMode::Chatgpt => {
-            let tokens = auth.chatgpt_tokens()?;
-            let expired = tokens.access_token_expires_at.is_some_and(|exp| exp <= now);
-            (expired && tokens.refresh_token.is_empty())
-                .then(|| "Your access token has expired and there is no refresh token.".to_owned())
-        }
-        AuthMode::ChatgptAuthTokens => {
-            let tokens = auth.chatgpt_tokens()?;
-            tokens
-                .access_token_expires_at
-                .is_some_and(|exp| exp <= now)
-                .then(|| "The access token supplied by the host app has expired.".to_owned())
-        }
-        AuthMode::AgentIdentity => auth
-            .agent_identity()
-            .and_then(|identity| identity.expires_at)
-            .is_some_and(|exp| exp <= now)
-            .then(|| "Your agent identity token has expired.".to_owned()),
-        AuthMode::ApiKey => None,
     }
 }
 
@@ -142,11 +128,11 @@ type LiveCheck = (CodexAuth, Option<Value>, Vec<String>);
 fn check_live(
     config: &CodexConfig,
     storage: codex_login::storage::SharedAuthStorage,
-    auth: CodexAuth,
+    resolved: ResolvedAuth,
 ) -> Result<LiveCheck, Box<Outcome>> {
-    if auth.auth_mode() == AuthMode::ApiKey {
+    if resolved.auth.auth_mode() == AuthMode::ApiKey {
         return Ok((
-            auth,
+            resolved.auth,
             None,
             vec!["usage is only reported for ChatGPT logins; nothing was checked".to_owned()],
         ));
@@ -167,7 +153,8 @@ fn check_live(
     manager_config.enable_codex_api_key_env = true;
     manager_config.http = Some(http);
     runtime.block_on(async move {
-        let manager = AuthManager::shared(manager_config);
+        // The credentials resolved above, not a second read of the store.
+        let manager = std::sync::Arc::new(AuthManager::with_resolved(manager_config, resolved));
         match manager.try_auth().await {
             Ok(Some(_)) => {}
             Ok(None) => {
@@ -272,6 +259,8 @@ fn report_json(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value
         "last_refresh": auth.last_refresh().map(rfc3339),
         "api_key": auth.api_key().map(|key| mask_api_key(key.expose())),
         "agent_identity": agent,
+        "access_token_expired": usability::access_token_expired(auth),
+        "needs_login": false,
     });
     if let (Some(usage), Value::Object(map)) = (usage, &mut report) {
         map.insert("usage".to_owned(), usage.clone());
@@ -294,6 +283,8 @@ fn not_logged_in_json() -> Value {
         "last_refresh": null,
         "api_key": null,
         "agent_identity": null,
+        "access_token_expired": null,
+        "needs_login": false,
     })
 }
 
@@ -314,6 +305,21 @@ fn print(outcome: Outcome, as_json: bool) -> u8 {
                 print_human(&auth, &source, usage.as_ref());
             }
             exit::OK
+        }
+        Outcome::NeedsLogin {
+            auth,
+            source,
+            reason,
+        } => {
+            if as_json {
+                let mut report = report_json(&auth, &source, None);
+                report["needs_login"] = Value::Bool(true);
+                println!("{report}");
+            } else {
+                print_human(&auth, &source, None);
+            }
+            eprintln!("{reason} Run `codex login` again.");
+            exit::NEEDS_LOGIN
         }
         Outcome::NotLoggedIn => {
             if as_json {
@@ -358,7 +364,9 @@ fn print_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value
         line("FedRAMP:", "yes");
     }
     if let Some(expires) = auth.access_token_expires_at() {
-        line("Token expires:", &rfc3339(expires));
+        let expired = usability::access_token_expired(auth) == Some(true);
+        let suffix = if expired { " (expired)" } else { "" };
+        line("Token expires:", &format!("{}{suffix}", rfc3339(expires)));
     }
     if let Some(refreshed) = auth.last_refresh() {
         line("Last refresh:", &rfc3339(refreshed));

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use support::{Home, blocking, code, stderr, stdout};
 
-const SCHEMA_KEYS: [&str; 13] = [
+const SCHEMA_KEYS: [&str; 15] = [
     "schema_version",
     "logged_in",
     "auth_mode",
@@ -25,6 +25,8 @@ const SCHEMA_KEYS: [&str; 13] = [
     "last_refresh",
     "api_key",
     "agent_identity",
+    "access_token_expired",
+    "needs_login",
 ];
 
 fn keys(value: &Value) -> BTreeSet<String> {

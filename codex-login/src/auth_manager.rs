@@ -20,6 +20,8 @@
 
 mod agent_readiness;
 mod agent_task_recovery;
+mod preloaded;
+pub mod refresh_window;
 
 use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;
@@ -56,7 +58,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-/// Refresh when the access token expires within this window.
+/// Refresh when the access token expires within this window (at most half
+/// the token's lifetime, see [`refresh_window`]).
 pub const PROACTIVE_REFRESH_WINDOW: ChronoDuration = ChronoDuration::minutes(5);
 /// Without an `exp`, refresh when `last_refresh` is older than this.
 pub const LAST_REFRESH_MAX_AGE: ChronoDuration = ChronoDuration::days(8);
@@ -263,6 +266,8 @@ struct CachedState {
     resolved: Option<ResolvedAuth>,
     load_error: Option<String>,
     generation: u64,
+    /// Fingerprint of the access token last received from the issuer.
+    received_access_token: Option<String>,
 }
 
 /// The shared credential cache of a process. See the module docs for the
@@ -320,11 +325,24 @@ impl AuthManager {
     /// keyring read is bounded by its timeout). A load error is remembered
     /// ([`AuthManager::load_error`]) and treated as logged out.
     pub fn new(config: AuthManagerConfig) -> Self {
+        let manager = Self::unloaded(config);
+        let loaded = load_resolved(
+            manager.storage.as_ref(),
+            &manager.codex_home,
+            manager.store_mode,
+            manager.enable_codex_api_key_env,
+            &manager.env,
+        );
+        manager.apply_load(loaded);
+        manager
+    }
+
+    fn unloaded(config: AuthManagerConfig) -> Self {
         let storage = config
             .storage
             .clone()
             .unwrap_or_else(|| storage_for_mode(&config.codex_home, config.store_mode));
-        let manager = Self {
+        Self {
             codex_home: config.codex_home,
             store_mode: config.store_mode,
             storage,
@@ -345,16 +363,7 @@ impl AuthManager {
             agent_gate: tokio::sync::Mutex::new(()),
             agent_fallback: AtomicBool::new(false),
             agent_run_tasks: Mutex::new(HashMap::new()),
-        };
-        let loaded = load_resolved(
-            manager.storage.as_ref(),
-            &manager.codex_home,
-            manager.store_mode,
-            manager.enable_codex_api_key_env,
-            &manager.env,
-        );
-        manager.apply_load(loaded);
-        manager
+        }
     }
 
     /// [`AuthManager::new`] wrapped in an `Arc`.
@@ -398,10 +407,11 @@ impl AuthManager {
     }
 
     /// Whether `auth` should be refreshed now: managed ChatGPT tokens whose
-    /// access token expires within 5 minutes, or, without an `exp`, whose
-    /// `last_refresh` is older than 8 days.
+    /// access token expires within the window (5 minutes, at most half its
+    /// lifetime), or, without an `exp`, whose `last_refresh` is older than 8
+    /// days. A token this manager just received is not due until it expires.
     pub fn needs_proactive_refresh(&self, auth: &CodexAuth) -> bool {
-        needs_proactive_refresh(auth, self.clock.now())
+        needs_proactive_refresh(auth, self.clock.now()) && !self.just_received(auth)
     }
 
     /// The current snapshot, refreshed first when it is about to expire and,
@@ -806,7 +816,7 @@ impl AuthManager {
                 let save_store = Arc::clone(&store);
                 run_blocking(move || save_store.save(&document)).await?;
                 drop(lock);
-                self.adopt(refreshed, cached.source);
+                self.adopt_received(refreshed, cached.source);
                 Ok(RefreshOutcome::Refreshed)
             }
             Err(RefreshRequestError::Permanent {
@@ -872,7 +882,7 @@ pub fn needs_proactive_refresh(auth: &CodexAuth, now: DateTime<Utc>) -> bool {
         return false;
     }
     if let Some(expires_at) = auth.access_token_expires_at() {
-        return expires_at <= now + PROACTIVE_REFRESH_WINDOW;
+        return refresh_window::access_token_due(auth, expires_at, now);
     }
     match auth.last_refresh() {
         Some(last_refresh) => last_refresh < now - LAST_REFRESH_MAX_AGE,
@@ -881,9 +891,9 @@ pub fn needs_proactive_refresh(auth: &CodexAuth, now: DateTime<Utc>) -> bool {
 }
 
 /// Whether `stored` may replace `cached` without a new login: the same
-/// account and the same user where both are known; a snapshot without an
-/// account id may take one for the same user. Without any identity to
-/// compare, it may not.
+/// account and the same user where both are known. A missing account id on
+/// either side is unknown, not different: the same user is then enough, in
+/// both directions. Without any identity to compare, it may not.
 pub fn same_identity(cached: &CodexAuth, stored: &CodexAuth) -> bool {
     let accounts = (cached.account_id(), stored.account_id());
     let users = (cached.chatgpt_user_id(), stored.chatgpt_user_id());
@@ -894,8 +904,7 @@ pub fn same_identity(cached: &CodexAuth, stored: &CodexAuth) -> bool {
     }
     match accounts {
         (Some(a), Some(b)) => a == b,
-        (None, Some(_)) | (None, None) => matches!(users, (Some(a), Some(b)) if a == b),
-        (Some(_), None) => false,
+        _ => matches!(users, (Some(a), Some(b)) if a == b),
     }
 }
 
