@@ -226,7 +226,14 @@ async fn auth_source_reports_typed_errors() {
 
     // A near-expiry token that cannot be refreshed right now keeps working.
     let fresh_home = tempfile::tempdir().unwrap();
-    seed_home(fresh_home.path(), &issue(&emu, 120));
+    // Issued an hour ago with 2 minutes left, so it is due for a refresh.
+    let now = chrono::Utc::now().timestamp();
+    let mut document = chatgpt_document(&issue(&emu, 120));
+    document.tokens.as_mut().unwrap().access_token =
+        fake_jwt(&serde_json::json!({"iat": now - 3600, "exp": now + 120})).into();
+    FileAuthStorage::new(fresh_home.path())
+        .save(&document)
+        .unwrap();
     let manager = core_support::manager(fresh_home.path(), &emu);
     emu.set_faults(codex_emulator::Faults {
         status_overrides: vec![codex_emulator::StatusOverride {
@@ -237,6 +244,12 @@ async fn auth_source_reports_typed_errors() {
         }],
         ..Default::default()
     });
+    let injected = emu.stats().faults_injected;
     assert!(manager.current_provider().await.is_ok());
+    assert_eq!(
+        emu.stats().faults_injected,
+        injected + 1,
+        "a refresh was tried"
+    );
     emu.shutdown().await;
 }

@@ -101,7 +101,13 @@ async fn auth_refreshes_when_access_token_is_near_expiry() {
     let emu = emulator().await;
     let home = tempfile::tempdir().unwrap();
     let tokens = issue(&emu, 4 * 60);
-    seed_home(home.path(), &tokens);
+    // Issued an hour ago, 4 minutes left. (A token issued just now with a
+    // 4-minute lifetime is due only in its second half: core_refresh_window.)
+    let now = chrono::Utc::now().timestamp();
+    let mut document = chatgpt_document(&tokens);
+    document.tokens.as_mut().unwrap().access_token =
+        fake_jwt(&serde_json::json!({"iat": now - 3600, "exp": now + 4 * 60})).into();
+    FileAuthStorage::new(home.path()).save(&document).unwrap();
     let manager = manager(home.path(), &emu);
     let auth = manager.auth().await.unwrap();
     assert_eq!(emu.stats().refresh_ok, 1);
