@@ -11,7 +11,7 @@ use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use codex_login::auth_dot_json::{AuthDotJson, StoredTimestamp, StoredTokens};
 use codex_login::auth_manager::needs_proactive_refresh;
 use codex_login::auth_manager::refresh_window::{access_token_lifetime, proactive_refresh_window};
-use codex_login::clock::ManualClock;
+use codex_login::clock::{Clock, ManualClock};
 use codex_login::{AuthManager, CodexAuth};
 use core_support::*;
 use std::sync::Arc;
@@ -111,13 +111,22 @@ async fn a_token_just_received_is_not_refreshed_again_before_it_expires() {
 
     manager.auth().await.unwrap();
     assert_eq!(emu.stats().refresh_ok, 1, "the expired token is refreshed");
-    // 1.5 s later the new 2-second token is in its window, but this manager
-    // just received it: no second refresh.
-    clock.advance(Duration::milliseconds(1500));
+    let expires_at = manager
+        .auth_cached()
+        .unwrap()
+        .access_token_expires_at()
+        .unwrap();
+    // Half a second before it expires the new 2-second token is in its
+    // window, but this manager just received it: no second refresh.
+    clock.set(expires_at - Duration::milliseconds(500));
+    assert!(needs_proactive_refresh(
+        &manager.auth_cached().unwrap(),
+        clock.now()
+    ));
     manager.auth().await.unwrap();
     assert_eq!(emu.stats().refresh_ok, 1);
     // Once it has expired it is refreshed.
-    clock.advance(Duration::seconds(2));
+    clock.set(expires_at + Duration::seconds(1));
     manager.auth().await.unwrap();
     assert_eq!(emu.stats().refresh_ok, 2);
     emu.shutdown().await;
