@@ -99,7 +99,7 @@ fn official_api_key_login_is_read_by_our_status_and_whoami() {
     let ours = home.run(&["login", "status"], None);
     assert_eq!(
         stderr(&ours),
-        "Logged in using an API key - sk-proj-***ABCDE\n"
+        "API key configured - sk-proj-***ABCDE\nAuthentication is checked when you send a request.\n"
     );
     assert_eq!(code(&ours), 0);
 
