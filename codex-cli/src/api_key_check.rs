@@ -14,7 +14,9 @@ pub const OPENAI_BASE_URL_ENV_VAR: &str = "OPENAI_BASE_URL";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyCheckError {
     /// The API answered 401 or 403: the key is refused.
-    #[error("the API at {url} refused the API key (HTTP {status}); run `codex login --with-api-key` with a valid key")]
+    #[error(
+        "the API at {url} refused the API key (HTTP {status}); run `codex login --with-api-key` with a valid key"
+    )]
     Refused {
         /// The URL asked.
         url: String,

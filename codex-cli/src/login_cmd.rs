@@ -4,22 +4,22 @@
 use crate::api_key_mask::mask_api_key;
 use crate::cli::LoginArgs;
 use crate::{context, exit, logging, term};
+use codex_agent_identity::JwtError;
 use codex_auth_provider::SecretString;
 use codex_login::auth_dot_json::AuthMode;
+use codex_login::codex_auth::AuthDataError;
 use codex_login::config::CodexConfig;
+use codex_login::environment::process_env;
+use codex_login::flows::AccessTokenLoginError;
+use codex_login::flows::device_code::render_device_code_prompt;
 use codex_login::flows::{
     self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
     LogoutOptions, Revocation, ensure_login_method_allowed,
 };
-use codex_login::flows::device_code::render_device_code_prompt;
-use codex_agent_identity::JwtError;
-use codex_login::codex_auth::AuthDataError;
-use codex_login::environment::process_env;
-use codex_login::flows::AccessTokenLoginError;
-use codex_login::token_claims::JwtDecodeError;
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::resolve_credentials;
 use codex_login::storage::storage_for_mode;
+use codex_login::token_claims::JwtDecodeError;
 use std::io::{IsTerminal, Read};
 
 const API_KEY_TTY_HINT: &str = "--with-api-key expects the API key on stdin. Try piping it, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.";
@@ -75,7 +75,8 @@ pub fn status(overrides: &[String]) -> u8 {
 }
 
 /// Upstream's words for an agent identity token that is not a JWT at all.
-const JWT_FORMAT_ERROR: &str = "failed to decode agent identity JWT: invalid agent identity JWT format";
+const JWT_FORMAT_ERROR: &str =
+    "failed to decode agent identity JWT: invalid agent identity JWT format";
 
 /// The reason `login status` gives, in upstream's words where scripts may match them.
 fn status_error(err: &ResolveError) -> String {
@@ -88,6 +89,8 @@ fn status_error(err: &ResolveError) -> String {
             source_name: CredentialSource::Env(_),
             problem,
         } => format!("failed to decode agent identity JWT: {problem}"),
+        // A stored document that parses but is unusable: upstream names just the problem.
+        ResolveError::Unusable { problem, .. } => problem.to_string(),
         other => other.to_string(),
     }
 }
@@ -240,9 +243,7 @@ fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
         // Not a JWT at all: upstream's line, so scripts matching it keep working.
         Err(AccessTokenLoginError::Jwt(JwtError::Shape(problem))) => {
             tracing::info!(problem, "the access token is not a JWT");
-            Err(LoginFailure::Failed(
-                JWT_FORMAT_ERROR.to_owned(),
-            ))
+            Err(LoginFailure::Failed(JWT_FORMAT_ERROR.to_owned()))
         }
         Err(err) => Err(err.into()),
     }
@@ -265,7 +266,8 @@ fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), Log
             &options.cli_version,
             options.styled,
         ));
-        let countdown = term::Countdown::start("Waiting for the code to be approved", options.max_wait);
+        let countdown =
+            term::Countdown::start("Waiting for the code to be approved", options.max_wait);
         let result = until_interrupted(flows::complete_device_code_login(&options, &code)).await;
         countdown.finish();
         result??;

@@ -59,7 +59,10 @@ fn short_and_non_ascii_keys_are_masked_safely() {
     let home = Home::offline();
     home.run(&["login", "--with-api-key"], Some("sk-proj-12345"));
     let out = home.run(&["login", "status"], None);
-    assert_eq!(stderr(&out), "API key configured - ***\nAuthentication is checked when you send a request.\n");
+    assert_eq!(
+        stderr(&out),
+        "API key configured - ***\nAuthentication is checked when you send a request.\n"
+    );
 
     // Login refuses a key that cannot travel in a header...
     let home = Home::offline();

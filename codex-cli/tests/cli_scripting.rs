@@ -36,10 +36,22 @@ fn usage_errors_exit_2_and_help_does_not_call_2_a_login_problem() {
 fn each_subcommand_lists_its_own_exit_codes() {
     let home = Home::offline();
     for (args, wanted, unwanted) in [
-        (&["login", "--help"][..], "130  interrupted with Ctrl-C", "need a new login"),
+        (
+            &["login", "--help"][..],
+            "130  interrupted with Ctrl-C",
+            "need a new login",
+        ),
         (&["login", "status", "--help"][..], "0  logged in", "130"),
-        (&["logout", "--help"][..], "0  logged out", "need a new login"),
-        (&["whoami", "--help"][..], "4  network or server error", "130"),
+        (
+            &["logout", "--help"][..],
+            "0  logged out",
+            "need a new login",
+        ),
+        (
+            &["whoami", "--help"][..],
+            "4  network or server error",
+            "130",
+        ),
     ] {
         let out = home.run(args, None);
         assert_eq!(code(&out), 0, "{args:?}");
@@ -83,7 +95,12 @@ fn run_into_closed_pipe(home: &Home, args: &[&str]) -> (Option<i32>, String) {
         .spawn()
         .unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     (child.wait().unwrap().code(), err)
 }
 
@@ -152,7 +169,11 @@ async fn whoami_check_proves_a_good_api_key_against_the_api() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["auth_mode"], "apikey");
-    assert!(stderr(&out).contains("the API key was accepted"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the API key was accepted"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains(&key));
     let stats = home.emulator().stats();
     assert_eq!(stats.api_key_checks_ok, 1);
@@ -195,13 +216,13 @@ fn whoami_check_on_an_api_key_with_no_api_reachable_is_a_network_error() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}/v1", dead.local_addr().unwrap());
     drop(dead);
-    let out = home.run_with_env(
-        &["whoami", "--check"],
-        None,
-        &[("OPENAI_BASE_URL", &base)],
-    );
+    let out = home.run_with_env(&["whoami", "--check"], None, &[("OPENAI_BASE_URL", &base)]);
     assert_eq!(code(&out), 4, "{}", stderr(&out));
-    assert!(stderr(&out).contains("could not check the API key"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not check the API key"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("1234567890ABCDE"));
 }
 

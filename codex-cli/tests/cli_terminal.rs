@@ -105,7 +105,10 @@ async fn browser_login_exits_right_after_a_successful_callback_on_a_terminal() {
     let (codex, url) = start_browser_login(&home).await;
     complete_callback(&url).await;
     let (exit, output, waited) = exit_after(codex, Instant::now()).await;
-    assert!(waited < EXIT_BUDGET, "exited only after {waited:?}:\n{output}");
+    assert!(
+        waited < EXIT_BUDGET,
+        "exited only after {waited:?}:\n{output}"
+    );
     assert_eq!(exit, 0, "{output}");
     assert!(output.contains("Successfully logged in"), "{output}");
     assert!(home.auth_file().exists());
@@ -122,7 +125,10 @@ async fn browser_login_exits_right_after_an_error_callback_on_a_terminal() {
     let (codex, url) = start_browser_login(&home).await;
     complete_callback(&url).await;
     let (exit, output, waited) = exit_after(codex, Instant::now()).await;
-    assert!(waited < EXIT_BUDGET, "exited only after {waited:?}:\n{output}");
+    assert!(
+        waited < EXIT_BUDGET,
+        "exited only after {waited:?}:\n{output}"
+    );
     assert_eq!(exit, 1, "{output}");
     assert!(output.contains("Error logging in: "), "{output}");
     assert!(!home.auth_file().exists());
@@ -146,7 +152,10 @@ async fn browser_login_exits_right_after_cancel_on_a_terminal() {
         .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let (exit, output, waited) = exit_after(codex, Instant::now()).await;
-    assert!(waited < EXIT_BUDGET, "exited only after {waited:?}:\n{output}");
+    assert!(
+        waited < EXIT_BUDGET,
+        "exited only after {waited:?}:\n{output}"
+    );
     assert_eq!(exit, 1, "{output}");
     assert!(output.contains("Error logging in: "), "{output}");
 }
@@ -160,11 +169,17 @@ async fn a_second_login_taking_the_port_ends_the_first_at_once() {
     // The second login asked the first to cancel before binding the port.
     let since = Instant::now();
     let (exit, output, waited) = exit_after(first, since).await;
-    assert!(waited < EXIT_BUDGET, "exited only after {waited:?}:\n{output}");
+    assert!(
+        waited < EXIT_BUDGET,
+        "exited only after {waited:?}:\n{output}"
+    );
     assert_eq!(exit, 1, "{output}");
     complete_callback(&url).await;
     let (exit, output, waited) = exit_after(second, Instant::now()).await;
-    assert!(waited < EXIT_BUDGET, "exited only after {waited:?}:\n{output}");
+    assert!(
+        waited < EXIT_BUDGET,
+        "exited only after {waited:?}:\n{output}"
+    );
     assert_eq!(exit, 0, "{output}");
 }
 
@@ -192,7 +207,10 @@ async fn device_code_wait_shows_a_countdown_and_ctrl_c_exits_130() {
         let mut codex = PtyCodex::spawn(&path, &["login", "--device-auth"], &[]);
         // The live line: a time left that counts down from 15 minutes.
         let output = codex.wait_for("left, Ctrl-C to cancel)", SLOW);
-        assert!(output.contains("14:5") || output.contains("15:00"), "{output}");
+        assert!(
+            output.contains("14:5") || output.contains("15:00"),
+            "{output}"
+        );
         // Colour on a terminal: the code and link in bright blue.
         assert!(output.contains("\x1b[94m"), "{output:?}");
         codex.send(b"\x03");
@@ -242,7 +260,11 @@ async fn pipes_get_no_escapes_and_no_countdown_unless_colour_is_forced() {
 
     let h = home.clone();
     let out = blocking(move || {
-        h.run_with_env(&["login", "--device-auth"], None, &[("CLICOLOR_FORCE", "1")])
+        h.run_with_env(
+            &["login", "--device-auth"],
+            None,
+            &[("CLICOLOR_FORCE", "1")],
+        )
     })
     .await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod official;
 pub mod pty;
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, IssuedTokens};
