@@ -61,6 +61,7 @@ enum State {
     Corrupt,
     EmptyObject,
     ApiKeyModeWithoutKey,
+    TamperedAgentIdentity,
 }
 
 /// What is expected of the pair.
@@ -84,6 +85,7 @@ enum Input {
     None,
     Text(&'static str),
     ValidJwt,
+    TamperedJwt,
 }
 
 /// Which credential environment variable a case sets.
@@ -93,6 +95,7 @@ enum EnvCredential {
     ApiKey,
     ValidAccessToken,
     GarbageAccessToken,
+    TamperedAccessToken,
 }
 
 struct Case {
@@ -465,6 +468,11 @@ fn prepare(state: State, emulator: &EmulatorHandle, jwt: &str) -> tempfile::Temp
             return dir;
         }
         State::ApiKeyModeWithoutKey => serde_json::json!({"auth_mode": "apikey"}),
+        State::TamperedAgentIdentity => serde_json::json!({
+            "auth_mode": "agentIdentity",
+            "OPENAI_API_KEY": null,
+            "agent_identity": tampered(jwt),
+        }),
     };
     std::fs::write(&auth, serde_json::to_string_pretty(&document).unwrap()).unwrap();
     dir
@@ -476,6 +484,7 @@ fn run_case(bin: &Path, case: &Case, emulator: &EmulatorHandle, jwt: &str) -> Se
     let urls = emulator.urls();
     let refresh = format!("{}/oauth/token", urls.issuer);
     let revoke = format!("{}/oauth/revoke", urls.issuer);
+    let bad_jwt = tampered(jwt);
     let mut env: Vec<(&str, &str)> = vec![
         ("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &refresh),
         ("CODEX_REVOKE_TOKEN_URL_OVERRIDE", &revoke),
@@ -490,14 +499,27 @@ fn run_case(bin: &Path, case: &Case, emulator: &EmulatorHandle, jwt: &str) -> Se
         EnvCredential::ApiKey => env.push(("CODEX_API_KEY", ENV_KEY)),
         EnvCredential::ValidAccessToken => env.push(("CODEX_ACCESS_TOKEN", jwt)),
         EnvCredential::GarbageAccessToken => env.push(("CODEX_ACCESS_TOKEN", "garbage")),
+        EnvCredential::TamperedAccessToken => env.push(("CODEX_ACCESS_TOKEN", &bad_jwt)),
     }
     let stdin = match case.input {
         Input::None => None,
         Input::Text(text) => Some(text.to_owned()),
         Input::ValidJwt => Some(format!("{jwt}\n")),
+        Input::TamperedJwt => Some(format!("{bad_jwt}\n")),
     };
     let out = run_isolated(bin, home.path(), case.args, stdin.as_deref(), &env);
     Seen::from(&out, home.path())
+}
+
+/// `jwt` with a signature that no longer matches (same shape).
+fn tampered(jwt: &str) -> String {
+    let (signed, signature) = jwt.rsplit_once('.').unwrap();
+    let replacement = if signature.starts_with("AAAA") {
+        "BBBB"
+    } else {
+        "AAAA"
+    };
+    format!("{signed}.{replacement}{}", &signature[4..])
 }
 
 fn lines(expected: &[&str]) -> Vec<String> {

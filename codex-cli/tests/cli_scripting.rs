@@ -238,3 +238,31 @@ fn whoami_check_refuses_to_send_an_api_key_over_plain_http_to_a_remote_host() {
     assert_eq!(code(&out), 4, "{}", stderr(&out));
     assert!(stderr(&out).contains("plain http://"), "{}", stderr(&out));
 }
+
+#[test]
+fn logs_redirected_to_a_file_hold_no_escape_codes_unless_colour_is_forced() {
+    let home = Home::offline();
+    let out = home.run_with_env(&["logout"], None, &[("RUST_LOG", "info")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("logged out"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains('\x1b'), "{:?}", stderr(&out));
+
+    let out = home.run_with_env(
+        &["logout"],
+        None,
+        &[("RUST_LOG", "info"), ("CLICOLOR_FORCE", "1")],
+    );
+    assert!(stderr(&out).contains('\x1b'), "{:?}", stderr(&out));
+
+    // NO_COLOR wins over nothing else set, even with a colour-capable TERM.
+    let out = home.run_with_env(
+        &["logout"],
+        None,
+        &[
+            ("RUST_LOG", "info"),
+            ("NO_COLOR", "1"),
+            ("TERM", "xterm-256color"),
+        ],
+    );
+    assert!(!stderr(&out).contains('\x1b'), "{:?}", stderr(&out));
+}
