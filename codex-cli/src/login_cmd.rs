@@ -78,6 +78,21 @@ pub fn status(overrides: &[String]) -> u8 {
 const JWT_FORMAT_ERROR: &str =
     "failed to decode agent identity JWT: invalid agent identity JWT format";
 
+/// Upstream's words for a refused agent identity token, where it has them.
+fn upstream_jwt_error(err: &JwtError) -> Option<&'static str> {
+    match err {
+        JwtError::Shape(_) => Some(JWT_FORMAT_ERROR),
+        JwtError::MissingKid => Some("agent identity JWT header does not include a kid"),
+        JwtError::Signature
+        | JwtError::Expired
+        | JwtError::Issuer
+        | JwtError::Audience
+        | JwtError::Algorithm { .. }
+        | JwtError::Invalid(_) => Some("failed to verify agent identity JWT"),
+        _ => None,
+    }
+}
+
 /// The reason `login status` gives, in upstream's words where scripts may match them.
 fn status_error(err: &ResolveError) -> String {
     match err {
@@ -240,11 +255,14 @@ fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
         &options,
     )) {
         Ok(()) => Ok(()),
-        // Not a JWT at all: upstream's line, so scripts matching it keep working.
-        Err(AccessTokenLoginError::Jwt(JwtError::Shape(problem))) => {
-            tracing::info!(problem, "the access token is not a JWT");
-            Err(LoginFailure::Failed(JWT_FORMAT_ERROR.to_owned()))
-        }
+        Err(AccessTokenLoginError::Jwt(err)) => match upstream_jwt_error(&err) {
+            // Upstream's line, so scripts matching it keep working; ours goes to the log.
+            Some(line) => {
+                tracing::info!(reason = %err, "the access token was refused");
+                Err(LoginFailure::Failed(line.to_owned()))
+            }
+            None => Err(err.into()),
+        },
         Err(err) => Err(err.into()),
     }
 }

@@ -413,6 +413,50 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "tampered CODEX_ACCESS_TOKEN: status",
+            S::Nothing,
+            &["login", "status"],
+            Input::None,
+            E::TamperedAccessToken,
+            Differs {
+                ours: (&["Logged in using access token"], 0),
+                official: (
+                    &["Error checking login status: failed to verify agent identity JWT"],
+                    1,
+                ),
+                why: "ours stays offline (no JWKS fetch, no task registration); the signature is checked by `login --with-access-token`, `whoami --check` and every use",
+            },
+        ),
+        case(
+            "tampered stored agent identity: status",
+            S::TamperedAgentIdentity,
+            &["login", "status"],
+            Input::None,
+            E::None,
+            Differs {
+                ours: (&["Logged in using access token"], 0),
+                official: (
+                    &["Error checking login status: failed to verify agent identity JWT"],
+                    1,
+                ),
+                why: "as above",
+            },
+        ),
+        case(
+            "tampered token: login",
+            S::Nothing,
+            &["login", "--with-access-token"],
+            Input::TamperedJwt,
+            E::None,
+            Same(
+                &[
+                    "Reading access token from stdin...",
+                    "Error logging in with access token: failed to verify agent identity JWT",
+                ],
+                1,
+            ),
+        ),
+        case(
             "api key mode without a key: status",
             S::ApiKeyModeWithoutKey,
             &["login", "status"],
