@@ -116,357 +116,67 @@ const API_KEY_SAVED: &[&str] = &[
     "API key saved. Authentication is checked when you send a request.",
 ];
 
+/// The table: state, command, stdin, environment, expectation.
+#[rustfmt::skip]
 fn cases() -> Vec<Case> {
     use EnvCredential as E;
     use Expect::{Differs, Same};
     use State as S;
-    let case = |name, state, args, input, env, expect| Case {
-        name,
-        state,
-        args,
-        input,
-        env,
-        expect,
-    };
+    let case = |name, state, args, input, env, expect| Case { name, state, args, input, env, expect };
+    const VERIFY_FAILED: &str = "Error checking login status: failed to verify agent identity JWT";
+    const OFFLINE: &str = "ours stays offline (no JWKS fetch, no task registration); the signature is checked by `login --with-access-token`, `whoami --check` and every use";
     vec![
         // Nothing stored.
-        case(
-            "nothing: status",
-            S::Nothing,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Same(&["Not logged in"], 1),
-        ),
-        case(
-            "nothing: logout",
-            S::Nothing,
-            &["logout"],
-            Input::None,
-            E::None,
-            Same(&["Not logged in"], 0),
-        ),
+        case("nothing: status", S::Nothing, &["login", "status"], Input::None, E::None, Same(&["Not logged in"], 1)),
+        case("nothing: logout", S::Nothing, &["logout"], Input::None, E::None, Same(&["Not logged in"], 0)),
         // An API key.
-        case(
-            "api key: login",
-            S::Nothing,
-            &["login", "--with-api-key"],
-            Input::Text("sk-proj-1234567890ABCDE\n"),
-            E::None,
-            Same(API_KEY_SAVED, 0),
-        ),
-        case(
-            "api key: status",
-            S::ApiKey,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Same(API_KEY_STATUS, 0),
-        ),
-        case(
-            "api key: logout",
-            S::ApiKey,
-            &["logout"],
-            Input::None,
-            E::None,
-            Same(&["Successfully logged out"], 0),
-        ),
-        case(
-            "api key over chatgpt: login",
-            S::Chatgpt,
-            &["login", "--with-api-key"],
-            Input::Text("sk-proj-1234567890ABCDE\n"),
-            E::None,
-            Same(API_KEY_SAVED, 0),
-        ),
-        // Empty stdin.
-        case(
-            "empty stdin: api key",
-            S::Nothing,
-            &["login", "--with-api-key"],
-            Input::Text("  \n"),
-            E::None,
-            Same(
-                &[
-                    "Reading API key from stdin...",
-                    "No API key provided via stdin.",
-                ],
-                1,
-            ),
-        ),
-        case(
-            "empty stdin: access token",
-            S::Nothing,
-            &["login", "--with-access-token"],
-            Input::Text("\n"),
-            E::None,
-            Same(
-                &[
-                    "Reading access token from stdin...",
-                    "No access token provided via stdin.",
-                ],
-                1,
-            ),
-        ),
-        case(
-            "no stdin: api key",
-            S::Nothing,
-            &["login", "--with-api-key"],
-            Input::None,
-            E::None,
-            Same(
-                &[
-                    "Reading API key from stdin...",
-                    "No API key provided via stdin.",
-                ],
-                1,
-            ),
-        ),
-        case(
-            "two sources",
-            S::Nothing,
-            &["login", "--with-api-key", "--with-access-token"],
-            Input::Text(KEY),
-            E::None,
-            Same(
-                &["Choose one login credential source: --with-api-key or --with-access-token."],
-                1,
-            ),
-        ),
+        case("api key: login", S::Nothing, &["login", "--with-api-key"], Input::Text("sk-proj-1234567890ABCDE\n"), E::None, Same(API_KEY_SAVED, 0)),
+        case("api key: status", S::ApiKey, &["login", "status"], Input::None, E::None, Same(API_KEY_STATUS, 0)),
+        case("api key: logout", S::ApiKey, &["logout"], Input::None, E::None, Same(&["Successfully logged out"], 0)),
+        case("api key over chatgpt: login", S::Chatgpt, &["login", "--with-api-key"], Input::Text("sk-proj-1234567890ABCDE\n"), E::None, Same(API_KEY_SAVED, 0)),
+        // Empty stdin, and two sources.
+        case("empty stdin: api key", S::Nothing, &["login", "--with-api-key"], Input::Text("  \n"), E::None, Same(&["Reading API key from stdin...", "No API key provided via stdin."], 1)),
+        case("empty stdin: access token", S::Nothing, &["login", "--with-access-token"], Input::Text("\n"), E::None, Same(&["Reading access token from stdin...", "No access token provided via stdin."], 1)),
+        case("no stdin: api key", S::Nothing, &["login", "--with-api-key"], Input::None, E::None, Same(&["Reading API key from stdin...", "No API key provided via stdin."], 1)),
+        case("two sources", S::Nothing, &["login", "--with-api-key", "--with-access-token"], Input::Text(KEY), E::None, Same(&["Choose one login credential source: --with-api-key or --with-access-token."], 1)),
         // ChatGPT.
-        case(
-            "chatgpt: status",
-            S::Chatgpt,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Same(&["Logged in using ChatGPT"], 0),
-        ),
-        case(
-            "chatgpt: logout",
-            S::Chatgpt,
-            &["logout"],
-            Input::None,
-            E::None,
-            Same(&["Successfully logged out"], 0),
-        ),
+        case("chatgpt: status", S::Chatgpt, &["login", "status"], Input::None, E::None, Same(&["Logged in using ChatGPT"], 0)),
+        case("chatgpt: logout", S::Chatgpt, &["logout"], Input::None, E::None, Same(&["Successfully logged out"], 0)),
         // Agent identity, stored and from CODEX_ACCESS_TOKEN.
-        case(
-            "agent identity: login",
-            S::Nothing,
-            &["login", "--with-access-token"],
-            Input::ValidJwt,
-            E::None,
-            Same(
-                &[
-                    "Reading access token from stdin...",
-                    "Successfully logged in",
-                ],
-                0,
-            ),
-        ),
-        case(
-            "agent identity: status",
-            S::AgentIdentity,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Same(&["Logged in using access token"], 0),
-        ),
-        case(
-            "agent identity: logout",
-            S::AgentIdentity,
-            &["logout"],
-            Input::None,
-            E::None,
-            Same(&["Successfully logged out"], 0),
-        ),
-        case(
-            "CODEX_ACCESS_TOKEN: status",
-            S::Nothing,
-            &["login", "status"],
-            Input::None,
-            E::ValidAccessToken,
-            Same(&["Logged in using access token"], 0),
-        ),
-        case(
-            "CODEX_ACCESS_TOKEN over an api key: status",
-            S::ApiKey,
-            &["login", "status"],
-            Input::None,
-            E::ValidAccessToken,
-            Same(&["Logged in using access token"], 0),
-        ),
-        case(
-            "CODEX_ACCESS_TOKEN: logout",
-            S::Nothing,
-            &["logout"],
-            Input::None,
-            E::ValidAccessToken,
-            Same(&["Not logged in"], 0),
-        ),
-        // A garbage token.
-        case(
-            "garbage token: login",
-            S::Nothing,
-            &["login", "--with-access-token"],
-            Input::Text("garbage\n"),
-            E::None,
-            Same(
-                &[
-                    "Reading access token from stdin...",
-                    "Error logging in with access token: failed to decode agent identity JWT: invalid agent identity JWT format",
-                ],
-                1,
-            ),
-        ),
-        case(
-            "garbage CODEX_ACCESS_TOKEN: status",
-            S::Nothing,
-            &["login", "status"],
-            Input::None,
-            E::GarbageAccessToken,
-            Same(
-                &[
-                    "Error checking login status: failed to decode agent identity JWT: invalid agent identity JWT format",
-                ],
-                1,
-            ),
-        ),
+        case("agent identity: login", S::Nothing, &["login", "--with-access-token"], Input::ValidJwt, E::None, Same(&["Reading access token from stdin...", "Successfully logged in"], 0)),
+        case("agent identity: status", S::AgentIdentity, &["login", "status"], Input::None, E::None, Same(&["Logged in using access token"], 0)),
+        case("agent identity: logout", S::AgentIdentity, &["logout"], Input::None, E::None, Same(&["Successfully logged out"], 0)),
+        case("CODEX_ACCESS_TOKEN: status", S::Nothing, &["login", "status"], Input::None, E::ValidAccessToken, Same(&["Logged in using access token"], 0)),
+        case("CODEX_ACCESS_TOKEN over an api key: status", S::ApiKey, &["login", "status"], Input::None, E::ValidAccessToken, Same(&["Logged in using access token"], 0)),
+        case("CODEX_ACCESS_TOKEN: logout", S::Nothing, &["logout"], Input::None, E::ValidAccessToken, Same(&["Not logged in"], 0)),
+        // Garbage and tampered tokens.
+        case("garbage token: login", S::Nothing, &["login", "--with-access-token"], Input::Text("garbage\n"), E::None, Same(&["Reading access token from stdin...", "Error logging in with access token: failed to decode agent identity JWT: invalid agent identity JWT format"], 1)),
+        case("garbage CODEX_ACCESS_TOKEN: status", S::Nothing, &["login", "status"], Input::None, E::GarbageAccessToken, Same(&["Error checking login status: failed to decode agent identity JWT: invalid agent identity JWT format"], 1)),
+        case("tampered token: login", S::Nothing, &["login", "--with-access-token"], Input::TamperedJwt, E::None, Same(&["Reading access token from stdin...", "Error logging in with access token: failed to verify agent identity JWT"], 1)),
+        case("tampered CODEX_ACCESS_TOKEN: status", S::Nothing, &["login", "status"], Input::None, E::TamperedAccessToken, Differs {
+            ours: (&["Logged in using access token"], 0), official: (&[VERIFY_FAILED], 1), why: OFFLINE,
+        }),
+        case("tampered stored agent identity: status", S::TamperedAgentIdentity, &["login", "status"], Input::None, E::None, Differs {
+            ours: (&["Logged in using access token"], 0), official: (&[VERIFY_FAILED], 1), why: OFFLINE,
+        }),
         // CODEX_API_KEY is not a login for these commands.
-        case(
-            "CODEX_API_KEY: status",
-            S::Nothing,
-            &["login", "status"],
-            Input::None,
-            E::ApiKey,
-            Same(&["Not logged in"], 1),
-        ),
-        case(
-            "CODEX_API_KEY: logout",
-            S::Nothing,
-            &["logout"],
-            Input::None,
-            E::ApiKey,
-            Same(&["Not logged in"], 0),
-        ),
-        case(
-            "CODEX_API_KEY over a stored key: status",
-            S::ApiKey,
-            &["login", "status"],
-            Input::None,
-            E::ApiKey,
-            Same(API_KEY_STATUS, 0),
-        ),
-        // A corrupt auth.json.
-        case(
-            "corrupt: status",
-            S::Corrupt,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Differs {
-                ours: (
-                    &[
-                        "Error checking login status: $CODEX_HOME/auth.json is not a valid auth.json: it is not valid JSON: key must be a string at line 1 column 2",
-                    ],
-                    1,
-                ),
-                official: (
-                    &[
-                        "Error checking login status: failed to deserialize CLI auth from file: key must be a string at line 1 column 2",
-                    ],
-                    1,
-                ),
-                why: "ours names the file that is broken; same prefix, same parser detail, same exit code",
-            },
-        ),
-        case(
-            "corrupt: logout",
-            S::Corrupt,
-            &["logout"],
-            Input::None,
-            E::None,
-            Same(&["Successfully logged out"], 0),
-        ),
-        case(
-            "corrupt: api key login repairs it",
-            S::Corrupt,
-            &["login", "--with-api-key"],
-            Input::Text("sk-proj-1234567890ABCDE\n"),
-            E::None,
-            Same(API_KEY_SAVED, 0),
-        ),
-        case(
-            "empty object: status",
-            S::EmptyObject,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Differs {
-                ours: (
-                    &["Error checking login status: Token data is not available."],
-                    1,
-                ),
-                official: (&["Logged in using ChatGPT"], 0),
-                why: "`{}` holds no credential at all; the official binary calls it a ChatGPT login",
-            },
-        ),
-        case(
-            "tampered CODEX_ACCESS_TOKEN: status",
-            S::Nothing,
-            &["login", "status"],
-            Input::None,
-            E::TamperedAccessToken,
-            Differs {
-                ours: (&["Logged in using access token"], 0),
-                official: (
-                    &["Error checking login status: failed to verify agent identity JWT"],
-                    1,
-                ),
-                why: "ours stays offline (no JWKS fetch, no task registration); the signature is checked by `login --with-access-token`, `whoami --check` and every use",
-            },
-        ),
-        case(
-            "tampered stored agent identity: status",
-            S::TamperedAgentIdentity,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Differs {
-                ours: (&["Logged in using access token"], 0),
-                official: (
-                    &["Error checking login status: failed to verify agent identity JWT"],
-                    1,
-                ),
-                why: "as above",
-            },
-        ),
-        case(
-            "tampered token: login",
-            S::Nothing,
-            &["login", "--with-access-token"],
-            Input::TamperedJwt,
-            E::None,
-            Same(
-                &[
-                    "Reading access token from stdin...",
-                    "Error logging in with access token: failed to verify agent identity JWT",
-                ],
-                1,
-            ),
-        ),
-        case(
-            "api key mode without a key: status",
-            S::ApiKeyModeWithoutKey,
-            &["login", "status"],
-            Input::None,
-            E::None,
-            Same(
-                &["Error checking login status: API key auth is missing a key."],
-                1,
-            ),
-        ),
+        case("CODEX_API_KEY: status", S::Nothing, &["login", "status"], Input::None, E::ApiKey, Same(&["Not logged in"], 1)),
+        case("CODEX_API_KEY: logout", S::Nothing, &["logout"], Input::None, E::ApiKey, Same(&["Not logged in"], 0)),
+        case("CODEX_API_KEY over a stored key: status", S::ApiKey, &["login", "status"], Input::None, E::ApiKey, Same(API_KEY_STATUS, 0)),
+        // Broken auth.json documents.
+        case("corrupt: status", S::Corrupt, &["login", "status"], Input::None, E::None, Differs {
+            ours: (&["Error checking login status: $CODEX_HOME/auth.json is not a valid auth.json: it is not valid JSON: key must be a string at line 1 column 2"], 1),
+            official: (&["Error checking login status: failed to deserialize CLI auth from file: key must be a string at line 1 column 2"], 1),
+            why: "ours names the file that is broken; same prefix, same parser detail, same exit code",
+        }),
+        case("corrupt: logout", S::Corrupt, &["logout"], Input::None, E::None, Same(&["Successfully logged out"], 0)),
+        case("corrupt: api key login repairs it", S::Corrupt, &["login", "--with-api-key"], Input::Text("sk-proj-1234567890ABCDE\n"), E::None, Same(API_KEY_SAVED, 0)),
+        case("empty object: status", S::EmptyObject, &["login", "status"], Input::None, E::None, Differs {
+            ours: (&["Error checking login status: Token data is not available."], 1),
+            official: (&["Logged in using ChatGPT"], 0),
+            why: "`{}` holds no credential at all; the official binary calls it a ChatGPT login",
+        }),
+        case("api key mode without a key: status", S::ApiKeyModeWithoutKey, &["login", "status"], Input::None, E::None, Same(&["Error checking login status: API key auth is missing a key."], 1)),
     ]
 }
 
