@@ -28,9 +28,14 @@ pub fn official_bin() -> Option<PathBuf> {
     }
 }
 
+/// A dead loopback address: endpoints nobody set point here, never at a real host.
+const DEAD: &str = "http://127.0.0.1:9";
+
 /// Runs `bin <args>` (either CLI) with `CODEX_HOME=home`, an otherwise empty
-/// environment (a private `HOME`, a dead proxy for anything not loopback) plus
-/// `env`, and `stdin` piped (or none). Killed after 60 s.
+/// environment (a private `HOME`, a dead proxy for anything not loopback,
+/// every token endpoint on dead loopback unless `env` moves it) plus `env`,
+/// and `stdin` piped (or none). A home without `config.toml` gets one naming a
+/// dead loopback issuer and backend. Killed after 60 s.
 pub fn run_isolated(
     bin: &Path,
     home: &Path,
@@ -40,6 +45,14 @@ pub fn run_isolated(
 ) -> Output {
     let fake_home = home.join("official-home");
     std::fs::create_dir_all(&fake_home).unwrap();
+    let config = home.join("config.toml");
+    if !config.exists() {
+        std::fs::write(
+            &config,
+            format!("issuer = \"{DEAD}\"\nchatgpt_base_url = \"{DEAD}/backend-api\"\n"),
+        )
+        .unwrap();
+    }
     let mut command = Command::new(bin);
     command
         .args(args)
@@ -52,6 +65,22 @@ pub fn run_isolated(
         .env("HTTP_PROXY", "http://127.0.0.1:9")
         .env("ALL_PROXY", "http://127.0.0.1:9")
         .env("NO_PROXY", "127.0.0.1,localhost")
+        .env(
+            "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+            format!("{DEAD}/oauth/token"),
+        )
+        .env(
+            "CODEX_REVOKE_TOKEN_URL_OVERRIDE",
+            format!("{DEAD}/oauth/revoke"),
+        )
+        .env(
+            "CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL",
+            format!("{DEAD}/api/accounts"),
+        )
+        .env(
+            "CODEX_AGENT_IDENTITY_JWKS_BASE_URL",
+            format!("{DEAD}/backend-api"),
+        )
         .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
