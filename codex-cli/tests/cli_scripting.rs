@@ -162,7 +162,7 @@ async fn whoami_check_proves_a_good_api_key_against_the_api() {
         h.run_with_env(
             &["whoami", "--check", "--json"],
             None,
-            &[("OPENAI_BASE_URL", &base)],
+            &[("OPENAI_BASE_URL", &base), ("RUST_LOG", "trace")],
         )
     })
     .await;
@@ -174,7 +174,9 @@ async fn whoami_check_proves_a_good_api_key_against_the_api() {
         "{}",
         stderr(&out)
     );
-    assert!(!stderr(&out).contains(&key));
+    // Not even in TRACE logs.
+    assert!(stderr(&out).contains("TRACE"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&key[7..]));
     let stats = home.emulator().stats();
     assert_eq!(stats.api_key_checks_ok, 1);
     assert_eq!(stats.api_key_checks_rejected, 0);

@@ -270,3 +270,51 @@ async fn pipes_get_no_escapes_and_no_countdown_unless_colour_is_forced() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains("\x1b[94m"), "{:?}", stdout(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_approved_while_the_countdown_runs_logs_in() {
+    let home = Arc::new(
+        Home::with_emulator(EmulatorConfig {
+            device_poll_interval_secs: 1,
+            ..EmulatorConfig::default()
+        })
+        .await,
+    );
+    let path = home.path().to_path_buf();
+    let (codex, user_code) = blocking(move || {
+        let codex = PtyCodex::spawn(&path, &["login", "--device-auth"], &[("NO_COLOR", "1")]);
+        let output = codex.wait_for("left, Ctrl-C to cancel)", SLOW);
+        let after = output.split("one-time code").nth(1).unwrap();
+        let user_code = after.lines().nth(1).unwrap().trim().to_owned();
+        (codex, user_code)
+    })
+    .await;
+    assert!(
+        home.emulator().approve_device_code(&user_code),
+        "{user_code:?}"
+    );
+    let (exit, output, _) = exit_after(codex, Instant::now()).await;
+    assert_eq!(exit, 0, "{output}");
+    assert!(output.contains("Successfully logged in"), "{output}");
+    assert!(home.auth_file().exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pasted_redirect_url_completes_the_login_on_a_terminal() {
+    let _ports = lock_fixed_callback_ports();
+    let home = emulator_home().await;
+    let (mut codex, url) = start_browser_login(&home).await;
+    let response = http().get(&url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 302, "authorize");
+    let callback = response.headers()["location"].to_str().unwrap().to_owned();
+    // Typed (pasted) at the prompt, then Enter; the browser never reaches the port.
+    codex.send(format!("{callback}\r").as_bytes());
+    let (exit, output, waited) = exit_after(codex, Instant::now()).await;
+    assert!(
+        waited < Duration::from_secs(3),
+        "exited only after {waited:?}:\n{output}"
+    );
+    assert_eq!(exit, 0, "{output}");
+    assert!(output.contains("Successfully logged in"), "{output}");
+    assert!(home.auth_file().exists());
+}
