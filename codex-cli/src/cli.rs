@@ -5,11 +5,13 @@ use codex_auth_provider::SecretString;
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success / logged in
-  1  not logged in, or the command failed
-  2  stored credentials need a new login (whoami)
-  3  the credential store could not be read (whoami)
-  4  network or server error (whoami --check)
+  0    success / logged in
+  1    not logged in, or the command failed
+  2    usage error (unknown or conflicting arguments)
+  3    the credential store could not be read (whoami)
+  4    network or server error (whoami --check)
+  5    stored credentials need a new login (whoami)
+  130  interrupted with Ctrl-C (login)
 
 Environment:
   CODEX_HOME                         directory holding auth.json and config.toml (default ~/.codex)
@@ -20,7 +22,11 @@ Environment:
   CODEX_REVOKE_TOKEN_URL_OVERRIDE    the endpoint used to revoke tokens at logout
   CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL, CODEX_AGENT_IDENTITY_JWKS_BASE_URL
                                      agent identity endpoints
+  OPENAI_BASE_URL                    the OpenAI API base whoami --check tests an API key against
+                                     (default https://api.openai.com/v1)
   CODEX_CA_CERTIFICATE, SSL_CERT_FILE  extra trusted CA certificates (PEM)
+  NO_BROWSER                         do not open a browser for `codex login`
+  NO_COLOR, CLICOLOR, CLICOLOR_FORCE colour: off / off when 0 / on even when not a terminal
   RUST_LOG                           log filter; logs go to stderr and never hold secrets";
 
 /// Log in to Codex, see who you are, and log out.
@@ -36,14 +42,45 @@ pub struct Cli {
     pub command: Command,
 }
 
+const LOGIN_HELP: &str = "\
+Exit codes:
+  0    logged in
+  1    the login failed, or was refused (disabled method, empty stdin, a terminal as stdin)
+  2    usage error (unknown or conflicting arguments)
+  130  interrupted with Ctrl-C";
+
+const STATUS_HELP: &str = "\
+Exit codes:
+  0  logged in (stored credentials, or CODEX_ACCESS_TOKEN)
+  1  not logged in, or the stored credentials cannot be read
+  2  usage error";
+
+const LOGOUT_HELP: &str = "\
+Exit codes:
+  0  logged out, or there was nothing to log out
+  1  the stored credentials could not be removed
+  2  usage error";
+
+const WHOAMI_HELP: &str = "\
+Exit codes:
+  0  logged in (with --check: the credentials were accepted)
+  1  not logged in, or the command failed
+  2  usage error
+  3  the credential store could not be read
+  4  network or server error (--check)
+  5  stored credentials need a new login (expired, revoked or refused)";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in (browser by default).
+    #[command(after_help = LOGIN_HELP)]
     Login(LoginArgs),
     /// Log out: revoke tokens and remove stored credentials.
+    #[command(after_help = LOGOUT_HELP)]
     Logout,
     /// Show who you are logged in as (offline unless --check).
+    #[command(after_help = WHOAMI_HELP)]
     Whoami(WhoamiArgs),
 }
 
@@ -60,7 +97,7 @@ pub struct LoginArgs {
     pub with_access_token: bool,
 
     /// Log in with a device code instead of a browser callback.
-    #[arg(long = "device-auth")]
+    #[arg(long = "device-auth", conflicts_with_all = ["with_api_key", "with_access_token", "api_key"])]
     pub device_auth: bool,
 
     /// Deprecated: pass the key on stdin with --with-api-key. Only its presence is used; it is
@@ -85,6 +122,7 @@ pub struct LoginArgs {
 #[derive(Debug, Subcommand)]
 pub enum LoginAction {
     /// Show how you are logged in (exit 0 if logged in, 1 if not).
+    #[command(after_help = STATUS_HELP)]
     Status,
 }
 
@@ -95,8 +133,9 @@ pub struct WhoamiArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Make one live request to the backend (refreshing first if needed) and
-    /// add plan and usage windows.
+    /// Make one live request proving the credentials work: for ChatGPT logins the
+    /// backend's usage (refreshing first if needed, adds plan and usage windows); for an
+    /// API key `GET <OPENAI_BASE_URL>/models`.
     #[arg(long)]
     pub check: bool,
 }

@@ -13,8 +13,15 @@ pub fn init_stderr() {
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::from_default_env())
+        .with_ansi(stderr_has_colour())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Whether stderr takes colour: a terminal without `NO_COLOR`/`CLICOLOR=0`, or
+/// `CLICOLOR_FORCE` (decided by `anstream`), so escapes never reach a log file.
+fn stderr_has_colour() -> bool {
+    anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never
 }
 
 /// Logs login activity to `<codex_home>/log/codex-login.log` (created 0600),

@@ -3,23 +3,33 @@
 
 use crate::api_key_mask::mask_api_key;
 use crate::cli::LoginArgs;
-use crate::{context, exit, logging};
+use crate::{context, exit, logging, term};
+use codex_agent_identity::JwtError;
 use codex_auth_provider::SecretString;
-use codex_login::CodexAuth;
 use codex_login::auth_dot_json::AuthMode;
+use codex_login::codex_auth::AuthDataError;
 use codex_login::config::CodexConfig;
+use codex_login::environment::process_env;
+use codex_login::flows::AccessTokenLoginError;
+use codex_login::flows::device_code::render_device_code_prompt;
 use codex_login::flows::{
     self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
     LogoutOptions, Revocation, ensure_login_method_allowed,
 };
+use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::resolve_credentials;
 use codex_login::storage::storage_for_mode;
-use std::io::{IsTerminal, Read, Write};
+use codex_login::token_claims::JwtDecodeError;
+use std::io::{IsTerminal, Read};
 
 const API_KEY_TTY_HINT: &str = "--with-api-key expects the API key on stdin. Try piping it, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.";
 const ACCESS_TOKEN_TTY_HINT: &str = "--with-access-token expects the access token on stdin. Try piping it, e.g. `printenv CODEX_ACCESS_TOKEN | codex login --with-access-token`.";
+/// What upstream says after saving or showing an API key: nothing checks it offline.
+const API_KEY_CHECKED_LATER: &str = "Authentication is checked when you send a request.";
 const API_KEY_FLAG_REMOVED: &str = "The --api-key flag is no longer supported. Pipe the key instead, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.";
 
-/// `codex login status`: stored credentials only, offline.
+/// `codex login status`: the stored credentials, or an agent identity from
+/// `CODEX_ACCESS_TOKEN`, offline. `CODEX_API_KEY` is not a login (as upstream).
 pub fn status(overrides: &[String]) -> u8 {
     logging::init_stderr();
     let config = match context::load(overrides) {
@@ -30,30 +40,29 @@ pub fn status(overrides: &[String]) -> u8 {
         }
     };
     let storage = storage_for_mode(&config.codex_home, config.credential_store);
-    let document = match storage.load() {
-        Ok(Some(document)) => document,
+    let options = ResolveOptions {
+        codex_home: &config.codex_home,
+        store_mode: config.credential_store,
+        enable_codex_api_key_env: false,
+        env: &process_env,
+    };
+    let auth = match resolve_credentials(storage.as_ref(), &options) {
+        Ok(Some(resolved)) => resolved.auth,
         Ok(None) => {
             eprintln!("Not logged in");
             return exit::FAILURE;
         }
         Err(err) => {
-            eprintln!("Error checking login status: {err}");
-            return exit::FAILURE;
-        }
-    };
-    let auth = match CodexAuth::from_auth_dot_json(document) {
-        Ok(auth) => auth,
-        Err(err) => {
-            eprintln!("Error checking login status: {err}");
+            eprintln!("Error checking login status: {}", status_error(&err));
             return exit::FAILURE;
         }
     };
     match auth.auth_mode() {
         AuthMode::ApiKey => match auth.api_key() {
-            Some(key) => eprintln!(
-                "Logged in using an API key - {}",
-                mask_api_key(key.expose())
-            ),
+            Some(key) => {
+                eprintln!("API key configured - {}", mask_api_key(key.expose()));
+                eprintln!("{API_KEY_CHECKED_LATER}");
+            }
             None => {
                 eprintln!("Unexpected error retrieving API key: no API key is stored");
                 return exit::FAILURE;
@@ -63,6 +72,42 @@ pub fn status(overrides: &[String]) -> u8 {
         AuthMode::AgentIdentity => eprintln!("Logged in using access token"),
     }
     exit::OK
+}
+
+/// Upstream's words for an agent identity token that is not a JWT at all.
+const JWT_FORMAT_ERROR: &str =
+    "failed to decode agent identity JWT: invalid agent identity JWT format";
+
+/// Upstream's words for a refused agent identity token, where it has them.
+fn upstream_jwt_error(err: &JwtError) -> Option<&'static str> {
+    match err {
+        JwtError::Shape(_) => Some(JWT_FORMAT_ERROR),
+        JwtError::MissingKid => Some("agent identity JWT header does not include a kid"),
+        JwtError::Signature
+        | JwtError::Expired
+        | JwtError::Issuer
+        | JwtError::Audience
+        | JwtError::Algorithm { .. }
+        | JwtError::Invalid(_) => Some("failed to verify agent identity JWT"),
+        _ => None,
+    }
+}
+
+/// The reason `login status` gives, in upstream's words where scripts may match them.
+fn status_error(err: &ResolveError) -> String {
+    match err {
+        ResolveError::Unusable {
+            source_name: CredentialSource::Env(_),
+            problem: AuthDataError::AgentIdentityJwt(JwtDecodeError::Format),
+        } => JWT_FORMAT_ERROR.to_owned(),
+        ResolveError::Unusable {
+            source_name: CredentialSource::Env(_),
+            problem,
+        } => format!("failed to decode agent identity JWT: {problem}"),
+        // A stored document that parses but is unusable: upstream names just the problem.
+        ResolveError::Unusable { problem, .. } => problem.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `codex login [--with-api-key | --with-access-token | --device-auth]`.
@@ -103,12 +148,20 @@ pub fn login(overrides: &[String], args: LoginArgs) -> u8 {
         ("Error logging in", browser_login(&config, client_id))
     };
     match result {
+        Ok(()) if args.with_api_key => {
+            eprintln!("API key saved. {API_KEY_CHECKED_LATER}");
+            exit::OK
+        }
         Ok(()) => {
             eprintln!("Successfully logged in");
             exit::OK
         }
         // Already reported with the official wording (disabled method, TTY, empty stdin).
         Err(LoginFailure::Reported) => exit::FAILURE,
+        Err(LoginFailure::Interrupted) => {
+            eprintln!("Login cancelled (Ctrl-C); nothing was saved.");
+            exit::INTERRUPTED
+        }
         Err(LoginFailure::Failed(err)) => {
             eprintln!("{prefix}: {err}");
             exit::FAILURE
@@ -120,6 +173,8 @@ pub fn login(overrides: &[String], args: LoginArgs) -> u8 {
 enum LoginFailure {
     /// The message is already on stderr.
     Reported,
+    /// The user pressed Ctrl-C.
+    Interrupted,
     /// The error to print after the command's prefix.
     Failed(String),
 }
@@ -194,11 +249,22 @@ fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
     )?;
     let options = flows::AccessTokenLoginOptions::from_config(config, context::http_factory()?);
     let runtime = context::runtime()?;
-    Ok(runtime.block_on(flows::login_with_access_token(
+    match runtime.block_on(flows::login_with_access_token(
         &target(config),
         &token,
         &options,
-    ))?)
+    )) {
+        Ok(()) => Ok(()),
+        Err(AccessTokenLoginError::Jwt(err)) => match upstream_jwt_error(&err) {
+            // Upstream's line, so scripts matching it keep working; ours goes to the log.
+            Some(line) => {
+                tracing::info!(reason = %err, "the access token was refused");
+                Err(LoginFailure::Failed(line.to_owned()))
+            }
+            None => Err(err.into()),
+        },
+        Err(err) => Err(err.into()),
+    }
 }
 
 fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
@@ -208,12 +274,31 @@ fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), Log
         options.client_id = client_id.to_owned();
     }
     options.cli_version = env!("CARGO_PKG_VERSION").to_owned();
-    options.styled = std::io::stdout().is_terminal();
+    // Always styled: `anstream` drops the escapes wherever colour is off.
+    options.styled = true;
     let runtime = context::runtime()?;
-    let mut stdout = std::io::stdout();
-    runtime.block_on(flows::run_device_code_login(&options, &mut stdout))?;
-    let _ = stdout.flush();
-    Ok(())
+    runtime.block_on(async {
+        let code = until_interrupted(flows::request_device_code(&options)).await??;
+        term::print_stdout_styled(&render_device_code_prompt(
+            &code,
+            &options.cli_version,
+            options.styled,
+        ));
+        let countdown =
+            term::Countdown::start("Waiting for the code to be approved", options.max_wait);
+        let result = until_interrupted(flows::complete_device_code_login(&options, &code)).await;
+        countdown.finish();
+        result??;
+        Ok(())
+    })
+}
+
+/// Runs `work` unless Ctrl-C comes first (dropping it: a login server frees its port).
+async fn until_interrupted<T>(work: impl Future<Output = T>) -> Result<T, LoginFailure> {
+    tokio::select! {
+        done = work => Ok(done),
+        () = term::interrupted() => Err(LoginFailure::Interrupted),
+    }
 }
 
 fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
@@ -227,10 +312,13 @@ fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), Lo
     let mut stderr = std::io::stderr();
     let result = runtime.block_on(async {
         let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        flows::run_browser_login(options, &mut stderr, Some(stdin)).await
+        until_interrupted(flows::run_browser_login(options, &mut stderr, Some(stdin))).await
     });
-    drop(runtime);
-    match result {
+    // The paste reader is a read of stdin on tokio's blocking pool that only
+    // returns at the next line; dropping the runtime would wait for it (on a
+    // terminal: until Enter). Shut down without waiting for blocking tasks.
+    runtime.shutdown_background();
+    match result? {
         Ok(_) => Ok(()),
         // No callback port could be bound: a device code needs none.
         Err(BrowserLoginError::Bind(err)) => {

@@ -5,12 +5,14 @@
 //! Offline commands (`login status`, `whoami` without `--check`) start no
 //! async runtime and build no HTTP client.
 
+mod api_key_check;
 mod api_key_mask;
 mod cli;
 mod context;
 mod exit;
 mod logging;
 mod login_cmd;
+mod term;
 mod whoami;
 
 use clap::Parser;

@@ -5,9 +5,10 @@
 //! live `GET {backend}/usage` through `codex-backend-client`, with the
 //! `AuthManager` as its auth source so an expired token is refreshed first.
 
+use crate::api_key_check::{self, ApiKeyCheckError};
 use crate::api_key_mask::mask_api_key;
 use crate::cli::WhoamiArgs;
-use crate::{context, exit, logging};
+use crate::{context, exit, logging, term};
 use chrono::{DateTime, SecondsFormat, Utc};
 use codex_auth_provider::{AuthSourceError, SharedAuthSource};
 use codex_backend_client::{BackendClient, BackendError, UsagePayload};
@@ -131,11 +132,7 @@ fn check_live(
     resolved: ResolvedAuth,
 ) -> Result<LiveCheck, Box<Outcome>> {
     if resolved.auth.auth_mode() == AuthMode::ApiKey {
-        return Ok((
-            resolved.auth,
-            None,
-            vec!["usage is only reported for ChatGPT logins; nothing was checked".to_owned()],
-        ));
+        return check_api_key(resolved.auth);
     }
     let network = |message: String| {
         Box::new(Outcome::Failed {
@@ -203,6 +200,28 @@ fn check_live(
             .ok_or_else(|| network("the credentials disappeared during the check".to_owned()))?;
         Ok((auth, Some(usage_json(&usage)), Vec::new()))
     })
+}
+
+/// An API key has no usage windows: one authenticated request shows it is accepted.
+fn check_api_key(auth: CodexAuth) -> Result<LiveCheck, Box<Outcome>> {
+    let Some(key) = auth.api_key() else {
+        return Err(Box::new(Outcome::NotLoggedIn));
+    };
+    match api_key_check::check_api_key(key) {
+        Ok(()) => Ok((
+            auth,
+            None,
+            vec!["the API key was accepted; usage is only reported for ChatGPT logins".to_owned()],
+        )),
+        Err(err @ ApiKeyCheckError::Refused { .. }) => Err(Box::new(Outcome::Failed {
+            code: exit::NEEDS_LOGIN,
+            message: err.to_string(),
+        })),
+        Err(err @ ApiKeyCheckError::Unavailable { .. }) => Err(Box::new(Outcome::Failed {
+            code: exit::NETWORK_ERROR,
+            message: err.to_string(),
+        })),
+    }
 }
 
 fn usage_json(usage: &UsagePayload) -> Value {
@@ -300,9 +319,12 @@ fn print(outcome: Outcome, as_json: bool) -> u8 {
                 eprintln!("Note: {note}");
             }
             if as_json {
-                println!("{}", report_json(&auth, &source, usage.as_ref()));
+                term::print_stdout(&format!(
+                    "{}\n",
+                    report_json(&auth, &source, usage.as_ref())
+                ));
             } else {
-                print_human(&auth, &source, usage.as_ref());
+                term::print_stdout(&render_human(&auth, &source, usage.as_ref()));
             }
             exit::OK
         }
@@ -314,16 +336,16 @@ fn print(outcome: Outcome, as_json: bool) -> u8 {
             if as_json {
                 let mut report = report_json(&auth, &source, None);
                 report["needs_login"] = Value::Bool(true);
-                println!("{report}");
+                term::print_stdout(&format!("{report}\n"));
             } else {
-                print_human(&auth, &source, None);
+                term::print_stdout(&render_human(&auth, &source, None));
             }
             eprintln!("{reason} Run `codex login` again.");
             exit::NEEDS_LOGIN
         }
         Outcome::NotLoggedIn => {
             if as_json {
-                println!("{}", not_logged_in_json());
+                term::print_stdout(&format!("{}\n", not_logged_in_json()));
             }
             eprintln!("Not logged in");
             exit::FAILURE
@@ -335,8 +357,9 @@ fn print(outcome: Outcome, as_json: bool) -> u8 {
     }
 }
 
-fn print_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value>) {
-    let line = |label: &str, value: &str| println!("{label:<16}{value}");
+fn render_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value>) -> String {
+    let mut text = String::new();
+    let mut line = |label: &str, value: &str| text.push_str(&format!("{label:<16}{value}\n"));
     if let Some(email) = auth.email() {
         line("Email:", email);
     }
@@ -392,4 +415,5 @@ fn print_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value
             }
         }
     }
+    text
 }

@@ -26,7 +26,7 @@ fn api_key_login_from_a_pipe_then_status_masks_the_key() {
     let out = home.run(&["login", "--with-api-key"], Some(&format!("  {KEY}\n")));
     assert_eq!(
         stderr(&out),
-        "Reading API key from stdin...\nSuccessfully logged in\n"
+        "Reading API key from stdin...\nAPI key saved. Authentication is checked when you send a request.\n"
     );
     assert_eq!(code(&out), 0);
 
@@ -49,7 +49,7 @@ fn api_key_login_from_a_pipe_then_status_masks_the_key() {
     let out = home.run(&["login", "status"], None);
     assert_eq!(
         stderr(&out),
-        "Logged in using an API key - sk-proj-***ABCDE\n"
+        "API key configured - sk-proj-***ABCDE\nAuthentication is checked when you send a request.\n"
     );
     assert_eq!(code(&out), 0);
 }
@@ -59,7 +59,10 @@ fn short_and_non_ascii_keys_are_masked_safely() {
     let home = Home::offline();
     home.run(&["login", "--with-api-key"], Some("sk-proj-12345"));
     let out = home.run(&["login", "status"], None);
-    assert_eq!(stderr(&out), "Logged in using an API key - ***\n");
+    assert_eq!(
+        stderr(&out),
+        "API key configured - ***\nAuthentication is checked when you send a request.\n"
+    );
 
     // Login refuses a key that cannot travel in a header...
     let home = Home::offline();
@@ -76,7 +79,7 @@ fn short_and_non_ascii_keys_are_masked_safely() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stderr(&out),
-        "Logged in using an API key - sk-ключ-***-ключ\n"
+        "API key configured - sk-ключ-***-ключ\nAuthentication is checked when you send a request.\n"
     );
 }
 
@@ -286,7 +289,7 @@ async fn api_key_login_revokes_the_device_code_login_it_replaces() {
     let out = blocking(move || h.run(&["login", "--with-api-key"], Some(KEY))).await;
     assert_eq!(
         stderr(&out),
-        "Reading API key from stdin...\nSuccessfully logged in\n"
+        "Reading API key from stdin...\nAPI key saved. Authentication is checked when you send a request.\n"
     );
     assert_eq!(code(&out), 0);
     assert_eq!(home.emulator().stats().revoked, before.revoked + 1);

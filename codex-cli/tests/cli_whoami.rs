@@ -200,7 +200,7 @@ async fn check_with_an_expired_token_refreshes_once_and_reports_usage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exit_2_when_the_refresh_token_is_dead() {
+async fn exit_5_when_the_refresh_token_is_dead() {
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
     let tokens = home.seed_chatgpt_login(-60);
     assert!(
@@ -209,14 +209,14 @@ async fn exit_2_when_the_refresh_token_is_dead() {
     );
     let h = home.clone();
     let out = blocking(move || h.run(&["whoami", "--check"], None)).await;
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
     assert!(!stderr(&out).is_empty());
     // The failed refresh leaves the stored credentials in place.
     assert!(home.auth_file().exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exit_2_offline_when_expired_without_refresh_token() {
+async fn exit_5_offline_when_expired_without_refresh_token() {
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
     let mut tokens = home
         .emulator()
@@ -228,7 +228,7 @@ async fn exit_2_offline_when_expired_without_refresh_token() {
     home.write_chatgpt_login(&tokens);
     let h = home.clone();
     let out = blocking(move || h.run(&["whoami"], None)).await;
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
     assert!(stderr(&out).contains("codex login"), "{}", stderr(&out));
 }
 

@@ -32,6 +32,8 @@ pub struct EmulatorUrls {
     pub authapi_base_url: String,
     /// `<issuer>/backend-api/wham`, the base under which `/agent-identities/jwks` lives.
     pub jwks_base_url: String,
+    /// `<issuer>/v1` (stands in for `https://api.openai.com/v1`); serves `GET /models`.
+    pub openai_base_url: String,
 }
 
 impl EmulatorUrls {
@@ -41,6 +43,7 @@ impl EmulatorUrls {
             chatgpt_base_url: format!("{issuer}/backend-api"),
             authapi_base_url: format!("{issuer}/api/accounts"),
             jwks_base_url: format!("{issuer}/backend-api/wham"),
+            openai_base_url: format!("{issuer}/v1"),
             issuer,
         }
     }
@@ -356,6 +359,17 @@ impl EmulatorHandle {
     /// Mints a token triple in a fresh refresh-token family, for seeding `auth.json` in tests.
     pub fn issue_chatgpt_tokens(&self, spec: IssueTokens) -> IssuedTokens {
         self.shared.issue_chatgpt_tokens(spec)
+    }
+
+    /// Mints an API key for the seed account, as the token exchange does, that
+    /// `GET /v1/models` accepts.
+    pub fn mint_api_key(&self) -> String {
+        let api_key = crate::ids::opaque_token("sk-emu-");
+        self.shared
+            .world()
+            .api_keys
+            .insert(api_key.clone(), self.shared.config.seed.clone());
+        api_key
     }
 
     /// Mints an agent identity JWT for the seed account with a fresh, registered Ed25519 key.

@@ -79,6 +79,10 @@ counters! {
     account_mismatches,
     /// JWKS documents served.
     jwks_requests,
+    /// `GET /v1/models` requests with an API key this emulator minted.
+    api_key_checks_ok,
+    /// `GET /v1/models` requests with a missing or unknown API key.
+    api_key_checks_rejected,
     /// Responses replaced by a status-override fault.
     faults_injected,
 }

@@ -65,7 +65,8 @@ async fn binary_prints_one_ready_line_within_a_second_and_serves_concurrent_clie
             "issuer",
             "chatgpt_base_url",
             "authapi_base_url",
-            "jwks_base_url"
+            "jwks_base_url",
+            "openai_base_url"
         ]
     );
     let issuer = ready["issuer"].as_str().unwrap().to_owned();
@@ -73,6 +74,7 @@ async fn binary_prints_one_ready_line_within_a_second_and_serves_concurrent_clie
     assert_eq!(ready["chatgpt_base_url"], format!("{issuer}/backend-api"));
     assert_eq!(ready["authapi_base_url"], format!("{issuer}/api/accounts"));
     assert_eq!(ready["jwks_base_url"], format!("{issuer}/backend-api/wham"));
+    assert_eq!(ready["openai_base_url"], format!("{issuer}/v1"));
 
     let client = client();
     let (_, tokens) = post_json(&client, &format!("{issuer}/_emulator/tokens"), &json!({})).await;

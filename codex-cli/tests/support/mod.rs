@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod official;
+pub mod pty;
+
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, IssuedTokens};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,7 +82,11 @@ impl Home {
             "CODEX_ISSUER",
             "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
             "CODEX_REVOKE_TOKEN_URL_OVERRIDE",
+            "OPENAI_BASE_URL",
             "RUST_LOG",
+            "NO_COLOR",
+            "CLICOLOR",
+            "CLICOLOR_FORCE",
         ] {
             command.env_remove(name);
         }

@@ -5,6 +5,7 @@ mod agent;
 mod authorize;
 mod backend;
 mod device;
+mod openai_api;
 mod revoke;
 mod token;
 
@@ -56,6 +57,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/backend-api/wham/tasks/list", get(backend::list_tasks))
         .route("/backend-api/wham/tasks", post(backend::create_task))
         .route("/backend-api/wham/tasks/{task_id}", get(backend::get_task))
+        .route("/v1/models", get(openai_api::models))
         .nest("/_emulator", admin::router())
         .fallback(not_found)
         .layer(from_fn_with_state(shared.clone(), apply_status_overrides))

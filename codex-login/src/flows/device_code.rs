@@ -31,10 +31,9 @@ pub const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
-const BLUE: &str = "\x1b[94m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
+const BLUE: anstyle::Style = anstyle::AnsiColor::BrightBlue.on_default();
+const DIM: anstyle::Style = anstyle::Style::new().dimmed();
+const BOLD: anstyle::Style = anstyle::Style::new().bold();
 
 /// Settings of a device-code login; the CLI fills them from configuration.
 #[derive(Debug, Clone)]
@@ -301,11 +300,12 @@ pub async fn request_device_code(
 }
 
 /// The prompt upstream prints: welcome line, the link, the one-time code and a phishing warning.
-/// With `styled`, the link and code are bright blue and the notes dim.
+/// With `styled`, the link and code are bright blue and the notes dim (ANSI escapes from
+/// `anstyle`; a caller writing through `anstream` drops them where colour is off).
 pub fn render_device_code_prompt(code: &DeviceCode, cli_version: &str, styled: bool) -> String {
-    let paint = |style: &str, text: &str| {
+    let paint = |style: anstyle::Style, text: &str| {
         if styled {
-            format!("{style}{text}{RESET}")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_owned()
         }
