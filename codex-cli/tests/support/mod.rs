@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod official;
+
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, IssuedTokens};
 use std::io::Write;
 use std::path::{Path, PathBuf};
