@@ -242,6 +242,18 @@ fn auto_mode_without_a_secret_service_uses_the_file_and_says_so() {
         serde_json::from_slice(&std::fs::read(home.auth_file()).unwrap()).unwrap();
     assert_eq!(stored["OPENAI_API_KEY"], "sk-proj-autofile01ABCDE");
 
+    let out = run_without_bus(&home, &["login", "status"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stderr(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("Warning: using ")
+            && lines[0].contains("because the OS keyring failed"),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("sk-proj-***ABCDE"), "{lines:?}");
+
     let out = run_without_bus(&home, &["whoami", "--json"], None);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -258,4 +270,67 @@ fn auto_mode_without_a_secret_service_uses_the_file_and_says_so() {
     let out = run_without_bus(&home, &["logout"], None);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!home.auth_file().exists());
+}
+
+/// Whether the tools for a private Secret Service session are installed.
+fn private_session_tools() -> Result<(), String> {
+    for tool in ["dbus-run-session", "gnome-keyring-daemon", "timeout"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|out| out.status.success())
+            .unwrap_or(false);
+        if !found {
+            return Err(format!("{tool} is not installed"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_locked_secret_service_is_named_with_how_to_unlock_it() {
+    if let Err(reason) = private_session_tools() {
+        assert!(
+            std::env::var(keyring_support::REQUIRE_ENV).as_deref() != Ok("1"),
+            "{} =1 but {reason}",
+            keyring_support::REQUIRE_ENV
+        );
+        eprintln!("SKIPPED: a_locked_secret_service_is_named_with_how_to_unlock_it: {reason}");
+        return;
+    }
+    let home = Home::offline();
+    use_store(&home, "keyring");
+    // A session of its own whose gnome-keyring was started but never
+    // unlocked: its login keyring is locked (here: not even created).
+    let keyring_dir = tempfile::tempdir().unwrap();
+    for sub in ["home", "data", "run"] {
+        std::fs::create_dir(keyring_dir.path().join(sub)).unwrap();
+    }
+    let script = r#"HOME="$KR/home" XDG_DATA_HOME="$KR/data" XDG_RUNTIME_DIR="$KR/run" \
+        gnome-keyring-daemon --daemonize --start --components=secrets >/dev/null 2>&1
+        printf 'sk-proj-locked001ABCDE\n' | "$CODEX" login --with-api-key; echo "login=$?" >&2
+        "$CODEX" login status; echo "status=$?" >&2"#;
+    let out = std::process::Command::new("timeout")
+        .args(["60", "dbus-run-session", "--", "sh", "-c", script])
+        .env("KR", keyring_dir.path())
+        .env("CODEX", support::codex_bin())
+        .env("CODEX_HOME", home.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .unwrap();
+    let text = stderr(&out);
+    assert!(
+        text.contains("login=1") && text.contains("status=1"),
+        "{text}"
+    );
+    let locked = text
+        .lines()
+        .filter(|line| {
+            line.contains("the Secret Service keyring is locked")
+                && line.contains("gnome-keyring-daemon --unlock")
+        })
+        .count();
+    assert_eq!(locked, 2, "both commands say how to unlock: {text}");
+    assert!(!text.contains("locked001"), "no secret in errors: {text}");
+    assert!(!home.auth_file().exists(), "keyring mode never falls back");
 }

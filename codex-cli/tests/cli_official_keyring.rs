@@ -252,6 +252,10 @@ async fn our_large_chatgpt_login_round_trips_through_the_secret_service_to_the_o
             item.secret.len()
         );
         assert!(!item.secret.starts_with("CODEX_CHUNKED:"), "{mode}");
+        eprintln!(
+            "{mode}: the ChatGPT login is one Secret Service item of {} bytes",
+            item.secret.len()
+        );
         let document: serde_json::Value = serde_json::from_str(&item.secret).unwrap();
         assert_eq!(document["auth_mode"], "chatgpt", "{mode}");
         assert_eq!(secret_service_items(&format!("{account}:1")), Vec::new());
