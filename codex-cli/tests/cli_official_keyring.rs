@@ -15,7 +15,10 @@ mod keyring_support;
 mod support;
 
 use codex_emulator::EmulatorConfig;
-use codex_login::storage::{KEYRING_CHUNK_SIZE, store_key};
+use codex_login::auth_dot_json::AuthDotJson;
+use codex_login::storage::{
+    AuthStorage, KEYRING_CHUNK_SIZE, KeyringAuthStorage, OsKeyring, store_key,
+};
 use keyring_support::{secret_service_items, secret_service_or_skip, the_secret_service_item};
 use std::io::Write;
 use std::path::PathBuf;
@@ -276,4 +279,142 @@ async fn our_large_chatgpt_login_round_trips_through_the_secret_service_to_the_o
         assert!(out.status.success(), "{mode}: {}", all_output(&out));
         nothing_left(&home, mode);
     }
+}
+
+/// A compact JWT with these claims and an RS256-sized signature (never
+/// checked when a login is read).
+fn jwt(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signature: Vec<u8> = (0..256u16).map(|i| (i * 7 % 251) as u8).collect();
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD
+            .encode(br#"{"alg":"RS256","kid":"b1a8d6a0-6c3f-4b8e-9a53-2f0e7d1c9b44","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
+/// Id and access tokens the size of real ChatGPT ones (each over 2 KB):
+/// several organizations, scopes and session claims.
+fn realistic_tokens(issuer: &str) -> (String, String) {
+    let now = chrono::Utc::now().timestamp();
+    let organizations: Vec<serde_json::Value> = (0..6)
+        .map(|i| {
+            serde_json::json!({
+                "id": format!("org-{i}Xq7bN2vK9sT4wR8yL3mP6dF1"),
+                "is_default": i == 0,
+                "role": if i == 0 { "owner" } else { "reader" },
+                "title": format!("Workspace number {i} of the research group"),
+            })
+        })
+        .collect();
+    let auth = serde_json::json!({
+        "chatgpt_account_id": "acct-emulator-0001",
+        "chatgpt_plan_type": "pro",
+        "chatgpt_subscription_active_start": "2026-01-01T00:00:00+00:00",
+        "chatgpt_subscription_active_until": "2027-01-01T00:00:00+00:00",
+        "chatgpt_subscription_last_checked": "2026-11-30T12:00:00.000000+00:00",
+        "chatgpt_user_id": "user-Zk3Jt8WqLm4Rb7Yc2Vn6Hd9S",
+        "groups": [],
+        "organizations": organizations,
+        "user_id": "user-Zk3Jt8WqLm4Rb7Yc2Vn6Hd9S",
+    });
+    let id_token = jwt(&serde_json::json!({
+        "amr": ["pwd", "otp", "mfa"],
+        "at_hash": "Yk2Jq8Xw3Lm9Rb4Tc7Vn1H",
+        "aud": ["app_EMoamEEZ73f0CkXaXp7hrann"],
+        "auth_provider": "password",
+        "auth_time": now - 60,
+        "email": "realistic.user@example.com",
+        "email_verified": true,
+        "exp": now + 3600,
+        "https://api.openai.com/auth": auth,
+        "iat": now,
+        "iss": issuer,
+        "jti": "5f0b8e6c-2d4a-4f7e-9b1c-8a3d6e2f4c7b",
+        "rat": now - 120,
+        "sid": "a2c4e6f8-1b3d-5f7a-9c2e-4d6f8a1b3c5d",
+        "sub": "auth0|Zk3Jt8WqLm4Rb7Yc2Vn6Hd9S",
+    }));
+    let access_token = jwt(&serde_json::json!({
+        "aud": ["https://api.openai.com/v1"],
+        "client_id": "app_EMoamEEZ73f0CkXaXp7hrann",
+        "exp": now + 3600,
+        "https://api.openai.com/auth": auth,
+        "https://api.openai.com/profile": {
+            "email": "realistic.user@example.com",
+            "email_verified": true,
+        },
+        "iat": now,
+        "iss": issuer,
+        "jti": "9d7c5b3a-1f2e-4d6c-8b0a-7e5f3d1c9b2a",
+        "nbf": now,
+        "pwd_auth_time": (now - 60) * 1000,
+        "scp": ["openid", "profile", "email", "offline_access", "api.connectors.read", "api.connectors.invoke"],
+        "session_id": "authsess_Qm8Xk2Lw7Rt4Yb9Vc3Nj6Hd1Sf5",
+        "sub": "auth0|Zk3Jt8WqLm4Rb7Yc2Vn6Hd9S",
+    }));
+    (id_token, access_token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_with_realistic_jwts_over_2_kb_saved_by_us_is_read_by_the_official_cli() {
+    let Some(bin) = prerequisites(
+        "a_login_with_realistic_jwts_over_2_kb_saved_by_us_is_read_by_the_official_cli",
+    ) else {
+        return;
+    };
+    let home = home_for("keyring").await;
+    let (id_token, access_token) = realistic_tokens(&home.emulator().urls().issuer);
+    assert!(
+        id_token.len() > 2048 && access_token.len() > 2048,
+        "{} / {}",
+        id_token.len(),
+        access_token.len()
+    );
+    let text = serde_json::json!({
+        "auth_mode": "chatgpt",
+        "OPENAI_API_KEY": null,
+        "tokens": {
+            "id_token": id_token,
+            "access_token": access_token,
+            "refresh_token": "rt_realistic-refresh-token-Qm8Xk2Lw7Rt4Yb9Vc3Nj6Hd1Sf5.Ab3Cd5Ef7Gh9",
+            "account_id": "acct-emulator-0001",
+        },
+        "last_refresh": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+    .to_string();
+    let document = AuthDotJson::from_json_bytes(text.as_bytes()).unwrap();
+    let path = home.path().to_path_buf();
+    let saved = document.clone();
+    blocking(move || KeyringAuthStorage::new(&path, Arc::new(OsKeyring)).save(&saved))
+        .await
+        .unwrap();
+
+    let item = the_secret_service_item(&store_key(home.path()));
+    assert_eq!(item.secret, document.to_compact_json());
+    eprintln!(
+        "the login is one Secret Service item of {} bytes",
+        item.secret.len()
+    );
+
+    let out = official(&bin, &home, args(&["login", "status"]), None).await;
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("Logged in using ChatGPT"),
+        "{}",
+        all_output(&out)
+    );
+    let out = ours(&home, &["whoami", "--json"], None).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["email"], "realistic.user@example.com");
+    assert_eq!(report["plan_type"], "pro");
+    assert_eq!(report["source"], "keyring");
+
+    let out = official(&bin, &home, args(&["logout"]), None).await;
+    assert!(out.status.success(), "{}", all_output(&out));
+    nothing_left(&home, "after the official logout");
 }
