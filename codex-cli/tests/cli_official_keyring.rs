@@ -21,7 +21,7 @@ use codex_login::storage::{
 };
 use keyring_support::{secret_service_items, secret_service_or_skip, the_secret_service_item};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use support::official::{all_output, official_bin, run_official};
 use support::{Home, blocking, code, stderr};
@@ -61,12 +61,12 @@ async fn ours(
 }
 
 async fn official(
-    bin: &PathBuf,
+    bin: &Path,
     home: &Arc<Home>,
     args: Vec<String>,
     stdin: Option<&'static str>,
 ) -> std::process::Output {
-    let (bin, path) = (bin.clone(), home.path().to_path_buf());
+    let (bin, path) = (bin.to_path_buf(), home.path().to_path_buf());
     blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         run_official(&bin, &path, &args, stdin)
