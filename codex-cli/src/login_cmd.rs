@@ -18,7 +18,7 @@ use codex_login::flows::{
 };
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::resolve_credentials;
-use codex_login::storage::storage_for_mode;
+use codex_login::storage::{SharedAuthStorage, storage_for_mode};
 use codex_login::token_claims::JwtDecodeError;
 use std::io::{IsTerminal, Read};
 
@@ -46,7 +46,11 @@ pub fn status(overrides: &[String]) -> u8 {
         enable_codex_api_key_env: false,
         env: &process_env,
     };
-    let auth = match resolve_credentials(storage.as_ref(), &options) {
+    let resolved = resolve_credentials(storage.as_ref(), &options);
+    for warning in storage.warnings() {
+        eprintln!("Warning: {warning}");
+    }
+    let auth = match resolved {
         Ok(Some(resolved)) => resolved.auth,
         Ok(None) => {
             eprintln!("Not logged in");
@@ -125,6 +129,8 @@ pub fn login(overrides: &[String], args: LoginArgs) -> u8 {
         config.issuer = issuer.trim_end_matches('/').to_owned();
     }
     let client_id = args.experimental_client_id.as_deref();
+    // One store for the whole login, so an `auto` fallback can be reported.
+    let storage = storage_for_mode(&config.codex_home, config.credential_store);
     if args.with_api_key && args.with_access_token {
         eprintln!("Choose one login credential source: --with-api-key or --with-access-token.");
         return exit::FAILURE;
@@ -132,21 +138,27 @@ pub fn login(overrides: &[String], args: LoginArgs) -> u8 {
     let (prefix, result) = if args.device_auth {
         (
             "Error logging in with device code",
-            device_login(&config, client_id),
+            device_login(&config, &storage, client_id),
         )
     } else if args.api_key.is_some() {
         eprintln!("{API_KEY_FLAG_REMOVED}");
         return exit::FAILURE;
     } else if args.with_api_key {
-        ("Error logging in", api_key_login(&config))
+        ("Error logging in", api_key_login(&config, &storage))
     } else if args.with_access_token {
         (
             "Error logging in with access token",
-            access_token_login(&config),
+            access_token_login(&config, &storage),
         )
     } else {
-        ("Error logging in", browser_login(&config, client_id))
+        (
+            "Error logging in",
+            browser_login(&config, &storage, client_id),
+        )
     };
+    for warning in storage.warnings() {
+        eprintln!("Warning: {warning}");
+    }
     match result {
         Ok(()) if args.with_api_key => {
             eprintln!("API key saved. {API_KEY_CHECKED_LATER}");
@@ -185,11 +197,11 @@ impl<E: std::fmt::Display> From<E> for LoginFailure {
     }
 }
 
-fn target(config: &CodexConfig) -> CredentialTarget {
+fn target(config: &CodexConfig, storage: &SharedAuthStorage) -> CredentialTarget {
     CredentialTarget {
         codex_home: config.codex_home.clone(),
         store_mode: config.credential_store,
-        storage: None,
+        storage: Some(storage.clone()),
     }
 }
 
@@ -228,7 +240,7 @@ fn read_stdin_secret(
     Ok(secret)
 }
 
-fn api_key_login(config: &CodexConfig) -> Result<(), LoginFailure> {
+fn api_key_login(config: &CodexConfig, storage: &SharedAuthStorage) -> Result<(), LoginFailure> {
     ensure_allowed(LoginKind::ApiKey, config)?;
     let key = read_stdin_secret(
         API_KEY_TTY_HINT,
@@ -237,10 +249,17 @@ fn api_key_login(config: &CodexConfig) -> Result<(), LoginFailure> {
     )?;
     let options = flows::ApiKeyLoginOptions::from_config(config, context::http_factory()?);
     let runtime = context::runtime()?;
-    Ok(runtime.block_on(flows::login_with_api_key(&target(config), &key, &options))?)
+    Ok(runtime.block_on(flows::login_with_api_key(
+        &target(config, storage),
+        &key,
+        &options,
+    ))?)
 }
 
-fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
+fn access_token_login(
+    config: &CodexConfig,
+    storage: &SharedAuthStorage,
+) -> Result<(), LoginFailure> {
     ensure_allowed(LoginKind::AccessToken, config)?;
     let token = read_stdin_secret(
         ACCESS_TOKEN_TTY_HINT,
@@ -250,7 +269,7 @@ fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
     let options = flows::AccessTokenLoginOptions::from_config(config, context::http_factory()?);
     let runtime = context::runtime()?;
     match runtime.block_on(flows::login_with_access_token(
-        &target(config),
+        &target(config, storage),
         &token,
         &options,
     )) {
@@ -267,9 +286,14 @@ fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
     }
 }
 
-fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
+fn device_login(
+    config: &CodexConfig,
+    storage: &SharedAuthStorage,
+    client_id: Option<&str>,
+) -> Result<(), LoginFailure> {
     ensure_allowed(LoginKind::Chatgpt, config)?;
     let mut options = DeviceCodeOptions::from_config(config, context::http_factory()?);
+    options.storage = Some(storage.clone());
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
@@ -301,9 +325,14 @@ async fn until_interrupted<T>(work: impl Future<Output = T>) -> Result<T, LoginF
     }
 }
 
-fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
+fn browser_login(
+    config: &CodexConfig,
+    storage: &SharedAuthStorage,
+    client_id: Option<&str>,
+) -> Result<(), LoginFailure> {
     ensure_allowed(LoginKind::Chatgpt, config)?;
     let mut options = LoginServerOptions::from_config(config, context::http_factory()?);
+    options.storage = Some(storage.clone());
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
@@ -324,7 +353,7 @@ fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), Lo
         Err(BrowserLoginError::Bind(err)) => {
             eprintln!("{err}");
             eprintln!("Falling back to device code login.");
-            device_login(config, client_id)
+            device_login(config, storage, client_id)
         }
         Err(err) => Err(err.into()),
     }

@@ -6,27 +6,9 @@
 mod support;
 
 use codex_emulator::EmulatorConfig;
-use std::path::Path;
-use std::process::Output;
 use std::sync::Arc;
-use support::official::{all_output, official_bin, run_isolated};
+use support::official::{all_output, official_bin, run_official, run_official_with_env};
 use support::{Home, blocking, code, stderr};
-
-/// Runs the official CLI with only loopback endpoints, a private HOME and a
-/// dead proxy, so nothing can leave the machine.
-fn run_official(bin: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    run_isolated(bin, home, args, stdin, &[])
-}
-
-fn run_official_with_env(
-    bin: &Path,
-    home: &Path,
-    args: &[&str],
-    stdin: Option<&str>,
-    env: &[(&str, &str)],
-) -> Output {
-    run_isolated(bin, home, args, stdin, env)
-}
 
 #[test]
 fn official_api_key_login_is_read_by_our_status_and_whoami() {

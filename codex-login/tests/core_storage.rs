@@ -1,5 +1,6 @@
 //! Storage backends: file permissions and atomic writes, keyring naming and
-//! chunking (in-memory backend and the real OS store), `auto` fallback with a
+//! chunking (in-memory backend; the real Secret Service is in
+//! `keyring_secret_service.rs`), `auto` fallback with a
 //! recorded warning, the ephemeral store, and the lock file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,8 +10,8 @@ use codex_auth_provider::SecretString;
 use codex_login::auth_dot_json::AuthDotJson;
 use codex_login::auth_lock::AuthFileLock;
 use codex_login::storage::{
-    AuthStorage, AutoAuthStorage, CredentialStoreMode, EphemeralAuthStorage, FileAuthStorage,
-    KEYRING_SERVICE, KeyringAuthStorage, KeyringBackend, KeyringBackendError, OsKeyring,
+    AuthStorage, AutoAuthStorage, CHUNK_ON_WRITE, CredentialStoreMode, EphemeralAuthStorage,
+    FileAuthStorage, KEYRING_SERVICE, KeyringAuthStorage, KeyringBackend, KeyringBackendError,
     StorageError, storage_for_mode, store_key,
 };
 use std::collections::BTreeMap;
@@ -306,10 +307,37 @@ fn keyring_save_writes_compact_json_under_the_cli_account_and_removes_the_file()
 }
 
 #[test]
-fn keyring_chunks_large_non_ascii_values_and_reassembles_them() {
+fn keyring_writes_one_entry_of_any_size_where_the_official_cli_does() {
     let home = tempfile::tempdir().unwrap();
     let backend = Arc::new(MemoryKeyring::default());
     let storage = KeyringAuthStorage::new(home.path(), backend.clone());
+    let document = api_key_doc(&format!("sk-{}", "ключ🔑".repeat(2800)));
+    storage.save(&document).unwrap();
+    let account = store_key(home.path());
+    if CHUNK_ON_WRITE {
+        assert!(backend.accounts().len() > 1, "Windows chunks");
+    } else {
+        // The official CLI neither writes nor reads chunks on Linux.
+        assert_eq!(backend.accounts(), vec![account.clone()]);
+        let stored = backend
+            .entries
+            .lock()
+            .unwrap()
+            .get(&(KEYRING_SERVICE.to_owned(), account))
+            .cloned()
+            .unwrap();
+        assert_eq!(stored, document.to_compact_json());
+    }
+    assert_eq!(storage.load().unwrap().unwrap(), document);
+    assert!(storage.delete().unwrap());
+    assert!(backend.accounts().is_empty());
+}
+
+#[test]
+fn keyring_chunks_large_non_ascii_values_and_reassembles_them() {
+    let home = tempfile::tempdir().unwrap();
+    let backend = Arc::new(MemoryKeyring::default());
+    let storage = KeyringAuthStorage::new(home.path(), backend.clone()).with_chunking(true);
     // ~16 KiB with multi-byte characters.
     let big = format!("sk-{}", "ключ🔑".repeat(2800));
     let document = api_key_doc(&big);
@@ -343,6 +371,18 @@ fn keyring_chunks_large_non_ascii_values_and_reassembles_them() {
     storage.save(&document).unwrap();
     assert!(storage.delete().unwrap());
     assert!(backend.accounts().is_empty());
+
+    // Chunks written elsewhere are read back by a store that does not chunk.
+    KeyringAuthStorage::new(home.path(), backend.clone())
+        .with_chunking(true)
+        .save(&document)
+        .unwrap();
+    let plain = KeyringAuthStorage::new(home.path(), backend.clone()).with_chunking(false);
+    assert_eq!(plain.load().unwrap().unwrap(), document);
+    // A shorter value written unchunked removes the leftover chunks.
+    plain.save(&api_key_doc("sk-small")).unwrap();
+    assert_eq!(backend.accounts(), vec![store_key(home.path())]);
+    assert!(plain.delete().unwrap());
 }
 
 #[test]
@@ -398,47 +438,4 @@ fn auto_prefers_keyring_then_file_and_records_fallbacks() {
         auto.delete().unwrap(),
         "keyring entry removed once it works"
     );
-}
-
-/// Whether the kernel keyutils store works here (it does not under some seccomp profiles).
-fn os_keyring_available(home: &Path) -> Result<(), String> {
-    // A login session normally has a session keyring (pam_keyinit); a test
-    // runner may not. Join a fresh one for this process, as a login would.
-    #[cfg(target_os = "linux")]
-    {
-        use linux_keyutils::{KeyRing, KeyRingIdentifier};
-        KeyRing::from_special_id(KeyRingIdentifier::Session, true)
-            .map_err(|err| format!("no session keyring: {err:?}"))?;
-    }
-    let probe = KeyringAuthStorage::new(home, Arc::new(OsKeyring));
-    let saved = probe.save(&api_key_doc("sk-probe"));
-    // Remove whatever a half-successful save may have left.
-    let deleted = probe.delete();
-    saved
-        .and(deleted.map(|_| ()))
-        .map_err(|err| err.to_string())
-}
-
-#[test]
-fn os_keyring_round_trip_on_the_real_store() {
-    let home = tempfile::tempdir().unwrap();
-    if let Err(reason) = os_keyring_available(home.path()) {
-        eprintln!(
-            "SKIPPED: os_keyring_round_trip_on_the_real_store: this machine has no usable OS keyring ({reason})"
-        );
-        return;
-    }
-    eprintln!("os keyring available: running against the real OS store (kernel keyutils on Linux)");
-    let storage = KeyringAuthStorage::new(home.path(), Arc::new(OsKeyring));
-    let big = format!("sk-{}", "ключ🔑".repeat(2800));
-    for document in [api_key_doc("sk-small-real"), api_key_doc(&big)] {
-        storage.save(&document).unwrap();
-        assert_eq!(storage.load().unwrap().unwrap(), document);
-        // Another handle (same naming) sees the same entry.
-        let again = storage_for_mode(home.path(), CredentialStoreMode::Keyring);
-        assert_eq!(again.load().unwrap().unwrap(), document);
-    }
-    assert!(storage.delete().unwrap());
-    assert!(storage.load().unwrap().is_none());
-    assert!(!storage.delete().unwrap());
 }

@@ -5,6 +5,8 @@
 //!
 //! Three variants: no delay; the issuer delaying each refresh by 500 ms; and 500 ms with the
 //! process holding the refresh lock SIGKILLed while its request is in flight, every round.
+//! The first also runs with the login in the OS keyring (the Secret Service on Linux) instead
+//! of `auth.json`; it skips loudly without one (fails with `CODEX_REQUIRE_SECRET_SERVICE=1`).
 //!
 //! Expiry without waiting: round `r` runs the probes with their clock `r` hours ahead
 //! (`CODEX_PROBE_CLOCK_OFFSET_SECS`) while the emulator issues access tokens living
@@ -14,9 +16,11 @@
 //! Rounds: `CODEX_RELIABILITY_STORM_ROUNDS`, else 20 with `CODEX_RELIABILITY_FULL=1`, else 5.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod keyring_support;
 mod reliability_support;
 
 use codex_emulator::{EmulatorHandle, EmulatorStats, Faults};
+use codex_login::storage::{CredentialStoreMode, storage_for_mode};
 use reliability_support::*;
 use std::process::{Child, Output};
 use std::time::{Duration, Instant};
@@ -62,12 +66,18 @@ fn delta(after: &EmulatorStats, before: &EmulatorStats) -> EmulatorStats {
     }
 }
 
-fn spawn_probes(emu: &EmulatorHandle, home: &std::path::Path, offset: i64) -> Vec<Child> {
+fn spawn_probes(
+    emu: &EmulatorHandle,
+    home: &std::path::Path,
+    offset: i64,
+    mode: CredentialStoreMode,
+) -> Vec<Child> {
     let start_at = chrono::Utc::now().timestamp_millis() + 1200;
     (0..PROCESSES)
         .map(|_| {
             probe_command(emu)
                 .env("CODEX_PROBE_CLOCK_OFFSET_SECS", offset.to_string())
+                .env("CODEX_PROBE_STORE", mode.as_str())
                 .arg("refresh")
                 .arg(home)
                 .arg(start_at.to_string())
@@ -131,7 +141,7 @@ async fn backend_accepts(emu: &EmulatorHandle, access_token: &str, account_id: &
         .as_u16()
 }
 
-async fn storm(variant: Variant) {
+async fn storm(variant: Variant, mode: CredentialStoreMode) {
     let _one_at_a_time = ONE_STORM_AT_A_TIME.lock().await;
     let rounds = count_from_env("CODEX_RELIABILITY_STORM_ROUNDS", 5, 20);
     let emu = strict_emulator().await;
@@ -141,7 +151,7 @@ async fn storm(variant: Variant) {
     });
     let home = tempfile::tempdir().unwrap();
     let seeded = issue(&emu, -60);
-    seed_home(home.path(), &seeded);
+    seed_store(home.path(), &seeded, mode);
     let started = Instant::now();
     let first = emu.stats();
     let mut previous_refresh = seeded.refresh_token.clone();
@@ -153,7 +163,7 @@ async fn storm(variant: Variant) {
         let offset = i64::try_from(round).unwrap() * HOUR;
         emu.set_access_token_ttl(offset + HOUR);
         let before = emu.stats();
-        let mut children = spawn_probes(&emu, home.path(), offset);
+        let mut children = spawn_probes(&emu, home.path(), offset, mode);
         let killed_pid = if variant == Variant::KillLockHolder {
             killed += 1;
             Some(kill_lock_holder_mid_refresh(&emu, home.path(), &before, &mut children).await)
@@ -163,8 +173,8 @@ async fn storm(variant: Variant) {
         let outputs = wait_all(children).await;
         let round_stats = delta(&emu.stats(), &before);
 
-        let stored_refresh = stored_token(home.path(), "refresh_token");
-        let stored_access = fingerprint(&stored_token(home.path(), "access_token"));
+        let stored_refresh = stored_token_in(home.path(), "refresh_token", mode);
+        let stored_access = fingerprint(&stored_token_in(home.path(), "access_token", mode));
         assert_ne!(
             stored_refresh, previous_refresh,
             "round {round}: the store holds the rotated refresh token"
@@ -211,15 +221,15 @@ async fn storm(variant: Variant) {
     // the stored token without a request, and the backend accepts it.
     let before = emu.stats();
     let offset = i64::try_from(rounds - 1).unwrap() * HOUR;
-    let outputs = wait_all(spawn_probes(&emu, home.path(), offset)).await;
-    let stored_access = stored_token(home.path(), "access_token");
+    let outputs = wait_all(spawn_probes(&emu, home.path(), offset, mode)).await;
+    let stored_access = stored_token_in(home.path(), "access_token", mode);
     for (pid, output) in &outputs {
         let line = probe_line(output);
         assert_eq!(line["ok"], true, "final check, pid {pid}: {line}");
         assert_eq!(line["access_token_sha256"], fingerprint(&stored_access));
     }
     assert_eq!(emu.stats().token_requests, before.token_requests);
-    let account_id = read_auth_json(home.path())["tokens"]["account_id"]
+    let account_id = read_store(home.path(), mode)["tokens"]["account_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -229,8 +239,15 @@ async fn storm(variant: Variant) {
         "the final stored access token authenticates at the backend"
     );
     let stats = emu.stats();
+    if mode != CredentialStoreMode::File {
+        assert!(
+            !home.path().join("auth.json").exists(),
+            "a {mode} login never lands in auth.json"
+        );
+        assert!(storage_for_mode(home.path(), mode).delete().unwrap());
+    }
     eprintln!(
-        "RELIABILITY-FIGURES refresh-storm variant={} processes={PROCESSES} rounds={rounds} \
+        "RELIABILITY-FIGURES refresh-storm variant={} store={mode} processes={PROCESSES} rounds={rounds} \
          token_requests={} refresh_ok={} refresh_reused={} refresh_rejected={} killed={killed} \
          bearer_ok={} bearer_rejected={} elapsed_ms={} slowest_round_ms={}",
         variant.name(),
@@ -248,15 +265,25 @@ async fn storm(variant: Variant) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_storm_eight_processes_one_refresh_per_expiry() {
-    storm(Variant::Plain).await;
+    storm(Variant::Plain, CredentialStoreMode::File).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_storm_in_the_os_keyring_eight_processes_one_refresh_per_expiry() {
+    if !keyring_support::secret_service_or_skip(
+        "refresh_storm_in_the_os_keyring_eight_processes_one_refresh_per_expiry",
+    ) {
+        return;
+    }
+    storm(Variant::Plain, CredentialStoreMode::Keyring).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_storm_with_500ms_issuer_delay() {
-    storm(Variant::SlowIssuer).await;
+    storm(Variant::SlowIssuer, CredentialStoreMode::File).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_storm_with_lock_holder_sigkilled_mid_refresh() {
-    storm(Variant::KillLockHolder).await;
+    storm(Variant::KillLockHolder, CredentialStoreMode::File).await;
 }

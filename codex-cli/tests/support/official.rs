@@ -81,7 +81,14 @@ pub fn run_isolated(
             "CODEX_AGENT_IDENTITY_JWKS_BASE_URL",
             format!("{DEAD}/backend-api"),
         )
-        .envs(env.iter().copied())
+        .envs(env.iter().copied());
+    // The D-Bus session (for the Secret Service) passes through when set.
+    for name in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -110,6 +117,23 @@ pub fn run_isolated(
     let output = child.wait_with_output().unwrap();
     drop(watchdog);
     output
+}
+
+/// Runs the official CLI with only loopback endpoints, a private HOME and a
+/// dead proxy, so nothing can leave the machine.
+pub fn run_official(bin: &Path, home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    run_isolated(bin, home, args, stdin, &[])
+}
+
+/// Like [`run_official`], with extra environment variables.
+pub fn run_official_with_env(
+    bin: &Path,
+    home: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    run_isolated(bin, home, args, stdin, env)
 }
 
 /// stdout then stderr, for assertion messages.

@@ -2,7 +2,8 @@
 //!
 //! `codex-login-refresh-probe refresh <CODEX_HOME> [START_AT_UNIX_MS]`
 //! loads credentials like any Codex process (file store; refresh URL from
-//! `CODEX_REFRESH_TOKEN_URL_OVERRIDE`), waits until the start time so many
+//! `CODEX_REFRESH_TOKEN_URL_OVERRIDE`; `CODEX_PROBE_STORE=keyring|auto`
+//! reads and writes the OS keyring instead), waits until the start time so many
 //! probes hit the expiry together, calls `AuthManager::try_auth`, and prints
 //! one JSON line with SHA-256 fingerprints (never the tokens) of the result.
 //! With `CODEX_PROBE_CLOCK_OFFSET_SECS=<n>` the manager's clock runs `n`
@@ -26,7 +27,7 @@ use chrono::{DateTime, Utc};
 use codex_login::auth_dot_json::AuthDotJson;
 use codex_login::auth_lock::AuthFileLock;
 use codex_login::clock::Clock;
-use codex_login::storage::{AuthStorage, FileAuthStorage};
+use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
 use codex_login::{AuthManager, AuthManagerConfig};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -37,6 +38,8 @@ use std::time::{Duration, Instant};
 
 /// Environment variable moving the probe's clock ahead by this many seconds.
 const CLOCK_OFFSET_ENV_VAR: &str = "CODEX_PROBE_CLOCK_OFFSET_SECS";
+/// Environment variable naming the credential store (`file` when unset).
+const STORE_ENV_VAR: &str = "CODEX_PROBE_STORE";
 
 /// The system clock moved by a fixed number of seconds.
 #[derive(Debug)]
@@ -121,8 +124,19 @@ fn refresh(home: PathBuf, start_at_ms: Option<i64>) -> ExitCode {
         },
         Err(_) => None,
     };
+    let store_mode = match std::env::var(STORE_ENV_VAR) {
+        Ok(text) => match CredentialStoreMode::parse(text.trim()) {
+            Some(mode) => mode,
+            None => {
+                eprintln!("{STORE_ENV_VAR} must be file, keyring, auto or ephemeral");
+                return ExitCode::from(2);
+            }
+        },
+        Err(_) => CredentialStoreMode::File,
+    };
     runtime.block_on(async move {
         let mut config = AuthManagerConfig::new(home);
+        config.store_mode = store_mode;
         if let Some(secs) = offset_secs {
             config.clock = Arc::new(OffsetClock {
                 offset: chrono::Duration::seconds(secs),

@@ -1,5 +1,6 @@
 //! The OS keyring store, with upstream's naming and chunking.
 
+use super::os_keyring::CHUNK_ON_WRITE;
 use super::{
     AuthStorage, CredentialStoreMode, FileAuthStorage, LoadedAuth, StorageError, StoreLocation,
     parse_document, store_key,
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 /// The keyring service name.
 pub const KEYRING_SERVICE: &str = "Codex Auth";
-/// Values longer than this many characters are split into chunks.
+/// Values longer than this many characters are split into chunks (when the
+/// store chunks at all; see [`KeyringAuthStorage::with_chunking`]).
 pub const KEYRING_CHUNK_SIZE: usize = 1200;
 /// Prefix of a chunked main entry: `CODEX_CHUNKED:<count>:<first chunk>`.
 pub const KEYRING_CHUNK_PREFIX: &str = "CODEX_CHUNKED:";
@@ -36,98 +38,14 @@ pub trait KeyringBackend: Send + Sync + fmt::Debug + 'static {
     fn delete(&self, service: &str, account: &str) -> Result<bool, KeyringBackendError>;
 }
 
-/// The platform keyring through the `keyring` crate (kernel keyutils on
-/// Linux, Keychain on macOS, Credential Manager on Windows).
-///
-/// On Linux the `keyring` crate links every key into the user's persistent
-/// keyring as well as the session keyring, and fails every operation when
-/// that link is refused (as in some containers). Such failures are retried
-/// with the session keyring alone; entry names stay those of `keyring`
-/// (`keyring-rs:<account>@<service>`), so other programs using the crate
-/// see the same entries.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsKeyring;
-
-impl OsKeyring {
-    /// The entries to try, most durable first.
-    #[cfg(target_os = "linux")]
-    fn entries(service: &str, account: &str) -> Result<Vec<keyring::Entry>, KeyringBackendError> {
-        use keyring::keyutils::KeyutilsCredential;
-        let credential =
-            KeyutilsCredential::new_with_target(None, service, account).map_err(backend_error)?;
-        let mut entries = Vec::with_capacity(2);
-        if credential.persistent.is_some() {
-            entries.push(keyring::Entry::new_with_credential(Box::new(
-                credential.clone(),
-            )));
-        }
-        let session_only = KeyutilsCredential {
-            persistent: None,
-            ..credential
-        };
-        entries.push(keyring::Entry::new_with_credential(Box::new(session_only)));
-        Ok(entries)
-    }
-
-    /// The entries to try, most durable first.
-    #[cfg(not(target_os = "linux"))]
-    fn entries(service: &str, account: &str) -> Result<Vec<keyring::Entry>, KeyringBackendError> {
-        keyring::Entry::new(service, account)
-            .map(|entry| vec![entry])
-            .map_err(backend_error)
-    }
-}
-
-impl KeyringBackend for OsKeyring {
-    fn get(&self, service: &str, account: &str) -> Result<Option<String>, KeyringBackendError> {
-        let mut last_error = None;
-        for entry in Self::entries(service, account)? {
-            match entry.get_password() {
-                Ok(value) => return Ok(Some(value)),
-                Err(keyring::Error::NoEntry) => {}
-                Err(err) => last_error = Some(backend_error(err)),
-            }
-        }
-        match last_error {
-            Some(err) => Err(err),
-            None => Ok(None),
-        }
-    }
-
-    fn set(&self, service: &str, account: &str, value: &str) -> Result<(), KeyringBackendError> {
-        let mut last_error = None;
-        for entry in Self::entries(service, account)? {
-            match entry.set_password(value) {
-                Ok(()) => return Ok(()),
-                Err(err) => last_error = Some(backend_error(err)),
-            }
-        }
-        Err(last_error
-            .unwrap_or_else(|| KeyringBackendError("no keyring entry could be created".to_owned())))
-    }
-
-    fn delete(&self, service: &str, account: &str) -> Result<bool, KeyringBackendError> {
-        let mut removed = false;
-        for entry in Self::entries(service, account)? {
-            match entry.delete_credential() {
-                Ok(()) => removed = true,
-                Err(keyring::Error::NoEntry) => {}
-                Err(err) => return Err(backend_error(err)),
-            }
-        }
-        Ok(removed)
-    }
-}
-
-fn backend_error(err: keyring::Error) -> KeyringBackendError {
-    KeyringBackendError(err.to_string())
-}
-
 /// Credentials in the OS keyring: service `Codex Auth`, account
-/// `cli|<16 hex of sha256(canonical CODEX_HOME)>`, compact JSON. Values over
-/// 1200 characters are chunked as upstream: the main entry holds
+/// `cli|<16 hex of sha256(canonical CODEX_HOME)>`, compact JSON, one entry
+/// (what the official CLI writes and reads on Linux). Where the platform
+/// store needs it (Windows, see [`CHUNK_ON_WRITE`]), values over 1200
+/// characters are chunked: the main entry holds
 /// `CODEX_CHUNKED:<count>:<first chunk>` and chunk `i` (from 1) lives under
-/// `<account>:<i>`; chunks are written before the main entry.
+/// `<account>:<i>`; chunks are written before the main entry. Chunked values
+/// are read back everywhere.
 ///
 /// A successful save removes a leftover `auth.json` (a failure to do so is
 /// only logged); delete removes both.
@@ -137,6 +55,7 @@ pub struct KeyringAuthStorage {
     account: String,
     file: FileAuthStorage,
     timeout: Duration,
+    chunking: bool,
 }
 
 impl KeyringAuthStorage {
@@ -147,7 +66,14 @@ impl KeyringAuthStorage {
             account: store_key(codex_home),
             file: FileAuthStorage::new(codex_home),
             timeout: DEFAULT_KEYRING_TIMEOUT,
+            chunking: CHUNK_ON_WRITE,
         }
+    }
+
+    /// Whether long values are written in chunks (default: [`CHUNK_ON_WRITE`]).
+    pub fn with_chunking(mut self, chunking: bool) -> Self {
+        self.chunking = chunking;
+        self
     }
 
     /// Changes the per-operation timeout.
@@ -254,8 +180,9 @@ fn write_value(
     backend: &dyn KeyringBackend,
     account: &str,
     value: &str,
+    chunking: bool,
 ) -> Result<(), KeyringBackendError> {
-    let chunks = if value.chars().count() > KEYRING_CHUNK_SIZE {
+    let chunks = if chunking && value.chars().count() > KEYRING_CHUNK_SIZE {
         split_chunks(value)
     } else {
         vec![value.to_owned()]
@@ -310,8 +237,9 @@ impl AuthStorage for KeyringAuthStorage {
 
     fn save(&self, document: &AuthDotJson) -> Result<(), StorageError> {
         let text = document.to_compact_json();
+        let chunking = self.chunking;
         self.bounded("write", move |backend, account| {
-            write_value(backend, account, &text)
+            write_value(backend, account, &text, chunking)
         })?;
         if let Err(err) = self.file.delete() {
             tracing::warn!(

@@ -10,6 +10,7 @@ mod auto;
 mod ephemeral;
 mod file;
 mod keyring_store;
+mod os_keyring;
 
 pub use auto::AutoAuthStorage;
 pub use ephemeral::EphemeralAuthStorage;
@@ -19,8 +20,9 @@ pub use file::{
 };
 pub use keyring_store::{
     DEFAULT_KEYRING_TIMEOUT, KEYRING_CHUNK_PREFIX, KEYRING_CHUNK_SIZE, KEYRING_SERVICE,
-    KeyringAuthStorage, KeyringBackend, KeyringBackendError, OsKeyring,
+    KeyringAuthStorage, KeyringBackend, KeyringBackendError,
 };
+pub use os_keyring::{CHUNK_ON_WRITE, OS_KEYRING_NAME, OsKeyring};
 
 use crate::auth_dot_json::{AuthDotJson, AuthJsonProblem};
 use sha2::{Digest, Sha256};
@@ -140,7 +142,8 @@ pub enum StorageError {
         /// Why not.
         reason: String,
     },
-    /// The OS keyring refused an operation.
+    /// The OS keyring refused an operation. The message names the store
+    /// (for example the Secret Service) and what to do.
     #[error("the OS keyring could not {action} {account:?}: {message}")]
     Keyring {
         /// What was being done (`read`, `write`, `delete`).
@@ -152,7 +155,10 @@ pub enum StorageError {
     },
     /// The OS keyring did not answer in time (locked keyring, missing D-Bus).
     #[error(
-        "the OS keyring did not answer within {seconds} s while trying to {action} {account:?}"
+        "the OS keyring ({store}) did not answer within {seconds} s while trying to {action} \
+         {account:?}; it may be waiting for an unlock prompt that cannot be shown, or be hung: \
+         unlock or restart it, or set cli_auth_credentials_store = \"file\"",
+        store = OS_KEYRING_NAME
     )]
     KeyringTimeout {
         /// What was being done.

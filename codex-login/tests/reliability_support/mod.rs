@@ -5,7 +5,7 @@
 use codex_auth_provider::SecretString;
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, IssuedTokens};
 use codex_login::auth_dot_json::{AuthDotJson, StoredTimestamp, StoredTokens};
-use codex_login::storage::{AuthStorage, FileAuthStorage};
+use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage, storage_for_mode};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,6 +80,33 @@ pub fn seed_home(home: &Path, tokens: &IssuedTokens) {
         .expect("seed auth.json");
 }
 
+/// Saves the login holding `tokens` in the `mode` store of `home`.
+pub fn seed_store(home: &Path, tokens: &IssuedTokens, mode: CredentialStoreMode) {
+    storage_for_mode(home, mode)
+        .save(&chatgpt_document(tokens))
+        .expect("seed the store");
+}
+
+/// The stored login of `home` in the `mode` store, as JSON.
+pub fn read_store(home: &Path, mode: CredentialStoreMode) -> serde_json::Value {
+    if mode == CredentialStoreMode::File {
+        return read_auth_json(home);
+    }
+    let document = storage_for_mode(home, mode)
+        .load()
+        .expect("the store can be read")
+        .expect("a login is stored");
+    serde_json::from_str(&document.to_compact_json()).expect("the document is JSON")
+}
+
+/// One stored token of the `mode` store of `home`.
+pub fn stored_token_in(home: &Path, field: &str, mode: CredentialStoreMode) -> String {
+    read_store(home, mode)["tokens"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("the stored login has tokens.{field}"))
+        .to_owned()
+}
+
 /// `auth.json` of `home` as JSON.
 pub fn read_auth_json(home: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(home.join("auth.json")).expect("auth.json exists");
@@ -110,6 +137,12 @@ pub fn probe_command(emulator: &EmulatorHandle) -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // The session bus, so probes can reach the Secret Service in keyring mode.
+    for name in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
     command
 }
 
