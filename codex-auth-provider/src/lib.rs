@@ -11,6 +11,8 @@
 //! current provider and to recover after a `401`.
 
 mod bearer;
+#[cfg(feature = "reqwest")]
+pub mod bounded_body;
 pub mod headers;
 mod provider;
 mod secret;

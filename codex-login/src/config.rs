@@ -102,6 +102,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A variable such as `CODEX_HOME` is set to bytes that are not UTF-8.
+    #[error(transparent)]
+    NonTextVariable(#[from] crate::environment::NonTextVariable),
     /// Neither `CODEX_HOME` nor a home directory is known.
     #[error("cannot find a home directory; set CODEX_HOME")]
     NoHome,
@@ -126,6 +129,14 @@ pub enum ConfigError {
     Override {
         /// The override as given.
         raw: String,
+    },
+    /// A `-c` override key has more dotted parts than any setting can have.
+    #[error(
+        "invalid -c override: the key has {parts} dotted parts, at most {MAX_OVERRIDE_KEY_PARTS} are allowed"
+    )]
+    OverrideTooDeep {
+        /// How many parts the key has.
+        parts: usize,
     },
     /// A known key holds a value of the wrong kind.
     #[error("invalid value for `{key}` in {origin}: {message}")]
@@ -172,6 +183,13 @@ pub fn load_config(overrides: &[String], env: EnvLookup<'_>) -> Result<CodexConf
     load_config_in(codex_home, overrides, env)
 }
 
+/// [`load_config`] with the process environment, after checking that no variable the auth
+/// stack reads holds non-UTF-8 bytes (such a variable would otherwise count as unset).
+pub fn load_config_from_process_env(overrides: &[String]) -> Result<CodexConfig, ConfigError> {
+    crate::environment::check_process_env_is_text()?;
+    load_config(overrides, &crate::environment::process_env)
+}
+
 /// Like [`load_config`], for an already known `CODEX_HOME`.
 pub fn load_config_in(
     codex_home: PathBuf,
@@ -180,7 +198,10 @@ pub fn load_config_in(
 ) -> Result<CodexConfig, ConfigError> {
     let path = codex_home.join("config.toml");
     let mut layers: Vec<(toml::Table, SettingOrigin)> = Vec::new();
-    match std::fs::read_to_string(&path) {
+    match crate::bounded_file::read_regular_text_file(
+        &path,
+        crate::bounded_file::MAX_CONFIG_FILE_BYTES,
+    ) {
         Ok(text) => {
             let table: toml::Table =
                 text.parse()
@@ -372,6 +393,9 @@ impl Settings {
     }
 }
 
+/// Most dotted parts a `-c` key may have (nesting deeper than this could only exhaust the stack).
+pub const MAX_OVERRIDE_KEY_PARTS: usize = 64;
+
 /// Parses `key=value` (dotted keys allowed) into a one-entry table. The value
 /// is read as TOML when it parses, otherwise as a plain string.
 pub fn parse_override(raw: &str) -> Result<toml::Table, ConfigError> {
@@ -379,6 +403,10 @@ pub fn parse_override(raw: &str) -> Result<toml::Table, ConfigError> {
         raw: raw.to_owned(),
     })?;
     let key = key.trim();
+    let parts = key.split('.').count();
+    if parts > MAX_OVERRIDE_KEY_PARTS {
+        return Err(ConfigError::OverrideTooDeep { parts });
+    }
     if key.is_empty() || key.split('.').any(str::is_empty) {
         return Err(ConfigError::Override {
             raw: raw.to_owned(),

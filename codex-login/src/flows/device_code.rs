@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codex_auth_provider::SecretString;
+use codex_auth_provider::bounded_body::{MAX_AUTH_RESPONSE_BYTES, read_capped, read_capped_text};
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 use url::Url;
@@ -29,6 +30,11 @@ use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 /// How long a device code stays valid, as the prompt tells the user.
 pub const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest poll interval honoured, whatever the server asks (it chooses `interval` and
+/// each `slow_down` adds [`SLOW_DOWN_STEP`]); a larger value is clamped, never added to.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// The longest a caller may ask to keep polling (`DeviceCodeOptions::max_wait`).
+const MAX_WAIT_CAP: Duration = Duration::from_secs(24 * 60 * 60);
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 const BLUE: &str = "\x1b[94m";
@@ -249,13 +255,22 @@ struct PollSuccess {
 }
 
 /// Parses the `interval` field: a string of seconds (upstream) or a number; missing is 0.
+/// A value above [`MAX_POLL_INTERVAL`] (up to `u64::MAX` from a hostile server) is clamped.
 fn parse_interval(value: Option<&serde_json::Value>) -> Duration {
     let secs = match value {
         Some(serde_json::Value::String(text)) => text.trim().parse::<u64>().unwrap_or(0),
         Some(serde_json::Value::Number(number)) => number.as_u64().unwrap_or(0),
         _ => 0,
     };
-    Duration::from_secs(secs)
+    let asked = Duration::from_secs(secs);
+    if asked > MAX_POLL_INTERVAL {
+        warn!(
+            asked_secs = secs,
+            used_secs = MAX_POLL_INTERVAL.as_secs(),
+            "the device code server asked for an unreasonably long poll interval; clamped"
+        );
+    }
+    asked.min(MAX_POLL_INTERVAL)
 }
 
 /// Asks the issuer for a device code (`POST <issuer>/api/accounts/deviceauth/usercode`).
@@ -280,10 +295,12 @@ pub async fn request_device_code(
             status: status.as_u16(),
         });
     }
-    let body: UserCodeResponse = response
-        .json()
+    let body = read_capped(response, MAX_AUTH_RESPONSE_BYTES)
         .await
         .map_err(|err| DeviceCodeError::UserCodeResponse(error_chain(&err)))?;
+    let body: UserCodeResponse = serde_json::from_slice(&body).map_err(|err| {
+        DeviceCodeError::UserCodeResponse(format!("body is not the expected JSON ({err})"))
+    })?;
     let device_auth_id = body
         .device_auth_id
         .filter(|id| !id.is_empty())
@@ -409,11 +426,12 @@ async fn poll_for_authorization(
     code: &DeviceCode,
 ) -> Result<(SecretString, SecretString), DeviceCodeError> {
     let url = format!("{}/deviceauth/token", options.accounts_base());
+    let max_wait = options.max_wait.min(MAX_WAIT_CAP);
     let started = tokio::time::Instant::now();
-    let deadline = started + options.max_wait;
+    let deadline = started + max_wait;
     let mut interval = options
         .poll_interval_override
-        .unwrap_or_else(|| code.interval.max(MIN_POLL_INTERVAL));
+        .unwrap_or_else(|| code.interval.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL));
     loop {
         match poll_once(client, &url, code).await? {
             PollOutcome::Approved(authorization_code, verifier) => {
@@ -422,7 +440,9 @@ async fn poll_for_authorization(
             }
             PollOutcome::Pending => debug!("device code still pending"),
             PollOutcome::SlowDown => {
-                interval += SLOW_DOWN_STEP;
+                interval = interval
+                    .saturating_add(SLOW_DOWN_STEP)
+                    .min(MAX_POLL_INTERVAL.max(interval));
                 debug!(
                     secs = interval.as_secs(),
                     "server asked to slow down polling"
@@ -434,11 +454,11 @@ async fn poll_for_authorization(
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(DeviceCodeError::TimedOut(options.max_wait));
+            return Err(DeviceCodeError::TimedOut(max_wait));
         }
         tokio::time::sleep(interval.min(deadline - now)).await;
         if tokio::time::Instant::now() >= deadline {
-            return Err(DeviceCodeError::TimedOut(options.max_wait));
+            return Err(DeviceCodeError::TimedOut(max_wait));
         }
     }
 }
@@ -461,8 +481,11 @@ async fn poll_once(
         Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
     };
     let status = response.status();
-    let body = match response.text().await {
+    let body = match read_capped_text(response, MAX_AUTH_RESPONSE_BYTES).await {
         Ok(body) => body,
+        Err(err) if err.is_too_large() => {
+            return Err(DeviceCodeError::PollResponse(err.to_string()));
+        }
         Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
     };
     if status.is_success() {
@@ -542,6 +565,14 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(parse_interval(None), Duration::ZERO);
+        assert_eq!(
+            parse_interval(Some(&serde_json::json!(u64::MAX.to_string()))),
+            MAX_POLL_INTERVAL
+        );
+        assert_eq!(
+            parse_interval(Some(&serde_json::json!(u64::MAX))),
+            MAX_POLL_INTERVAL
+        );
         assert_eq!(
             parse_interval(Some(&serde_json::json!("soon"))),
             Duration::ZERO

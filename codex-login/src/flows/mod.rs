@@ -9,6 +9,7 @@ pub mod authorize_url;
 pub mod browser;
 pub mod callback_port;
 mod callback_server;
+pub mod cancel_secret;
 mod code_redemption;
 pub mod device_code;
 mod error_text;
