@@ -110,11 +110,12 @@ impl BackendClient {
                 .await
                 .map_err(|err| match err {
                     BodyReadError::Transport(err) => transport_error(&method, &url, &err),
-                    too_large => BackendError::Transport {
+                    too_large => BackendError::Decode {
                         method: method.clone(),
                         url: url.to_string(),
+                        content_type: content_type.clone(),
                         message: too_large.to_string(),
-                        timed_out: false,
+                        body: String::new(),
                     },
                 })?;
 
