@@ -445,12 +445,13 @@ pub(crate) fn truncate_body(text: &str) -> String {
 
 /// A short description of a transport failure that leaves the URL out.
 pub(crate) fn describe_transport_error(err: reqwest::Error) -> String {
+    let proxy = codex_auth_provider::proxy_env::proxy_note_for_error(&err);
     if err.is_timeout() {
-        "the request timed out".to_owned()
+        format!("the request timed out{proxy}")
     } else if err.is_connect() {
-        "could not connect".to_owned()
+        format!("could not connect{proxy}")
     } else {
-        format!("the request failed: {}", err.without_url())
+        format!("the request failed: {}{proxy}", err.without_url())
     }
 }
 

@@ -15,6 +15,8 @@ mod bearer;
 pub mod bounded_body;
 pub mod headers;
 mod provider;
+#[cfg(feature = "reqwest")]
+pub mod proxy_env;
 mod secret;
 mod sent_secrets;
 mod source;

@@ -269,6 +269,7 @@ fn transport_error(method: &Method, url: &str, err: &reqwest::Error) -> BackendE
         message.push_str(&cause.to_string());
         source = cause.source();
     }
+    message.push_str(&codex_auth_provider::proxy_env::proxy_note_for_error(err));
     BackendError::Transport {
         method: method.clone(),
         url: url.to_owned(),

@@ -14,7 +14,6 @@ use codex_backend_client::{BackendClient, BackendError, UsagePayload};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::proxy_env::proxy_note_for_url;
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::storage::storage_for_mode;
 use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, resolve_credentials};
@@ -210,9 +209,6 @@ fn check_live(
                 code: exit::NEEDS_LOGIN,
                 message: format!("The backend refused the credentials: {err}"),
             }),
-            BackendError::Transport { url, .. } => {
-                network(format!("{err}{}", proxy_note_for_url(&process_env, url)))
-            }
             _ => network(err.to_string()),
         })?;
         let auth = manager

@@ -321,10 +321,53 @@ fn a_dead_proxy_is_named_with_its_variable_and_without_its_password() {
             "{text}"
         );
     }
+
+    // An agent identity login fetches the JWKS through the proxy too.
+    let part = |json: serde_json::Value| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
+    };
+    let jwt = format!(
+        "{}.{}.c2ln",
+        part(serde_json::json!({"alg": "RS256", "kid": "k"})),
+        part(serde_json::json!({"sub": "x"}))
+    );
+    let mut command = codex(home.path());
+    command
+        .args(["login", "--with-access-token"])
+        .env(
+            "CODEX_AGENT_IDENTITY_JWKS_BASE_URL",
+            "https://chatgpt.codex-test.invalid/backend-api",
+        )
+        .env(
+            "HTTPS_PROXY",
+            format!("http://u:pw-secret@127.0.0.1:{port}"),
+        )
+        .stdin(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(jwt.as_bytes())
+        .unwrap();
+    let out = finish_within(
+        child,
+        Duration::from_secs(30),
+        "access-token login, dead proxy",
+    );
+    assert_clean_failure(&out, "access-token login");
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!(
+            "through the proxy http://127.0.0.1:{port} from HTTPS_PROXY"
+        )) && !text.contains("pw-secret"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_failing_at_a_dead_proxy_names_it() {
+async fn refresh_and_backend_calls_failing_at_a_dead_proxy_name_it() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
@@ -355,6 +398,32 @@ async fn a_refresh_failing_at_a_dead_proxy_names_it() {
         "{text}"
     );
     assert!(!text.contains("pw-secret"), "{text}");
+
+    // With a fresh token the check goes straight to the backend (usage) through the proxy.
+    home.seed_chatgpt_login(3600);
+    let h = home.clone();
+    let proxy = format!("http://u:pw-secret@127.0.0.1:{port}");
+    let out = blocking(move || {
+        h.run_with_env(
+            &[
+                "-c",
+                "chatgpt_base_url=https://chatgpt.codex-test.invalid/backend-api",
+                "whoami",
+                "--check",
+            ],
+            None,
+            &[("HTTPS_PROXY", &proxy)],
+        )
+    })
+    .await;
+    assert_clean_failure(&out, "whoami --check, backend through a dead proxy");
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!(
+            "through the proxy http://127.0.0.1:{port} from HTTPS_PROXY"
+        )) && !text.contains("pw-secret"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

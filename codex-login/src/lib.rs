@@ -18,7 +18,6 @@ pub mod config;
 pub mod environment;
 pub mod flows;
 pub mod http_client;
-pub mod proxy_env;
 pub mod recovery;
 pub mod refresh;
 pub mod refresh_failure_record;
@@ -29,6 +28,8 @@ pub mod token_claims;
 pub use auth_dot_json::{AuthDotJson, AuthMode};
 pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
 pub use codex_auth::CodexAuth;
+/// Proxies from the environment (kept in `codex-auth-provider` so every crate names them).
+pub use codex_auth_provider::proxy_env;
 pub use http_client::HttpClientFactory;
 pub use resolution::{CredentialSource, ResolvedAuth, resolve_credentials};
 pub use storage::{AuthStorage, CredentialStoreMode};

@@ -16,7 +16,14 @@ use std::net::IpAddr;
 
 use url::Url;
 
-use crate::environment::EnvLookup;
+/// Looks up one environment variable; `None` when unset (the same shape as
+/// `codex_login::environment::EnvLookup`).
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Reads a variable from the process environment, treating empty as unset.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
 
 /// A proxy named by an environment variable.
 #[derive(Clone)]
@@ -155,7 +162,7 @@ pub fn proxy_note_for_url(env: EnvLookup<'_>, url: &str) -> String {
 pub fn proxy_note_for_error(err: &reqwest::Error) -> String {
     match err.url() {
         Some(url) if err.is_connect() || err.is_timeout() || err.is_request() => {
-            proxy_note_for_url(&crate::environment::process_env, url.as_str())
+            proxy_note_for_url(&process_env, url.as_str())
         }
         _ => String::new(),
     }
