@@ -407,11 +407,6 @@ impl HttpClientFactory {
             .map(|(variable, path)| (*variable, path.as_path()))
     }
 
-    /// The proxy from the environment a request to `url` goes through (none for loopback).
-    pub fn proxy_for(&self, url: &Url) -> Option<&crate::proxy_env::ProxySetting> {
-        self.proxies.proxy_for(url)
-    }
-
     /// The headers the default client puts on every request.
     pub fn default_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -13,6 +13,9 @@ use url::Url;
 use super::code_redemption::{
     ApiKeyExchange, RedemptionContext, RedemptionError, redeem_authorization_code,
 };
+use super::device_poll_interval::{
+    bounded_max_wait, first_poll_interval, parse_interval, slowed_down,
+};
 use super::error_text::error_chain;
 use super::login_claims::InvalidIdToken;
 use super::logout::revoke_url_for_config;
@@ -29,13 +32,6 @@ use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a device code stays valid, as the prompt tells the user.
 pub const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
-const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// The longest poll interval honoured, whatever the server asks (it chooses `interval` and
-/// each `slow_down` adds [`SLOW_DOWN_STEP`]); a larger value is clamped, never added to.
-pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
-/// The longest a caller may ask to keep polling (`DeviceCodeOptions::max_wait`).
-const MAX_WAIT_CAP: Duration = Duration::from_secs(24 * 60 * 60);
-const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 const BLUE: &str = "\x1b[94m";
 const DIM: &str = "\x1b[2m";
@@ -254,25 +250,6 @@ struct PollSuccess {
     code_verifier: Option<String>,
 }
 
-/// Parses the `interval` field: a string of seconds (upstream) or a number; missing is 0.
-/// A value above [`MAX_POLL_INTERVAL`] (up to `u64::MAX` from a hostile server) is clamped.
-fn parse_interval(value: Option<&serde_json::Value>) -> Duration {
-    let secs = match value {
-        Some(serde_json::Value::String(text)) => text.trim().parse::<u64>().unwrap_or(0),
-        Some(serde_json::Value::Number(number)) => number.as_u64().unwrap_or(0),
-        _ => 0,
-    };
-    let asked = Duration::from_secs(secs);
-    if asked > MAX_POLL_INTERVAL {
-        warn!(
-            asked_secs = secs,
-            used_secs = MAX_POLL_INTERVAL.as_secs(),
-            "the device code server asked for an unreasonably long poll interval; clamped"
-        );
-    }
-    asked.min(MAX_POLL_INTERVAL)
-}
-
 /// Asks the issuer for a device code (`POST <issuer>/api/accounts/deviceauth/usercode`).
 pub async fn request_device_code(
     options: &DeviceCodeOptions,
@@ -426,12 +403,12 @@ async fn poll_for_authorization(
     code: &DeviceCode,
 ) -> Result<(SecretString, SecretString), DeviceCodeError> {
     let url = format!("{}/deviceauth/token", options.accounts_base());
-    let max_wait = options.max_wait.min(MAX_WAIT_CAP);
+    let max_wait = bounded_max_wait(options.max_wait);
     let started = tokio::time::Instant::now();
     let deadline = started + max_wait;
     let mut interval = options
         .poll_interval_override
-        .unwrap_or_else(|| code.interval.clamp(MIN_POLL_INTERVAL, MAX_POLL_INTERVAL));
+        .unwrap_or_else(|| first_poll_interval(code.interval));
     loop {
         match poll_once(client, &url, code).await? {
             PollOutcome::Approved(authorization_code, verifier) => {
@@ -440,9 +417,7 @@ async fn poll_for_authorization(
             }
             PollOutcome::Pending => debug!("device code still pending"),
             PollOutcome::SlowDown => {
-                interval = interval
-                    .saturating_add(SLOW_DOWN_STEP)
-                    .min(MAX_POLL_INTERVAL.max(interval));
+                interval = slowed_down(interval);
                 debug!(
                     secs = interval.as_secs(),
                     "server asked to slow down polling"
@@ -551,31 +526,6 @@ mod tests {
         assert_eq!(
             DeviceCodeError::TimedOut(Duration::from_millis(300)).to_string(),
             "device auth timed out after 0.3 seconds"
-        );
-    }
-
-    #[test]
-    fn interval_is_a_string_or_number() {
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!(" 7 "))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!(3))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(parse_interval(None), Duration::ZERO);
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!(u64::MAX.to_string()))),
-            MAX_POLL_INTERVAL
-        );
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!(u64::MAX))),
-            MAX_POLL_INTERVAL
-        );
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!("soon"))),
-            Duration::ZERO
         );
     }
 

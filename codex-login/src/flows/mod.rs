@@ -12,6 +12,7 @@ mod callback_server;
 pub mod cancel_secret;
 mod code_redemption;
 pub mod device_code;
+mod device_poll_interval;
 mod error_text;
 pub mod log_redaction;
 pub mod login_claims;
