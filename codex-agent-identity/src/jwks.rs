@@ -8,6 +8,7 @@ use crate::jwt::{
     check_jwt_shape, claims_error, claims_from_raw,
 };
 use crate::registration::{describe_transport_error, truncate_body};
+use codex_auth_provider::bounded_body::{BodyReadError, MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -68,7 +69,7 @@ impl JwksCache {
     }
 
     /// Verifies `jwt` (shape, `kid` trusted, RS256, signature, `iss`, `aud`,
-    /// `exp`, ids and private key) against the JWKS under `jwks_base_url`.
+    /// `exp`, `nbf`, ids and private key) against the JWKS under `jwks_base_url`.
     pub async fn verify(
         &self,
         client: &reqwest::Client,
@@ -103,6 +104,8 @@ impl JwksCache {
         validation.set_issuer(&[AGENT_IDENTITY_ISSUER]);
         validation.set_audience(&[AGENT_IDENTITY_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        // A token that is not valid yet is refused like an expired one (same leeway).
+        validation.validate_nbf = true;
         let data = jsonwebtoken::decode::<serde_json::Value>(jwt, &decoding_key, &validation)
             .map_err(verification_error)?;
         let raw: RawClaims = serde_json::from_value(data.claims).map_err(claims_error)?;
@@ -134,10 +137,14 @@ impl JwksCache {
             .await
             .map_err(|err| JwtError::JwksUnavailable(describe_transport_error(err)))?;
         let status = response.status();
-        let text = response
-            .text()
+        let text = read_capped_text(response, MAX_AUTH_RESPONSE_BYTES)
             .await
-            .map_err(|err| JwtError::JwksUnavailable(describe_transport_error(err)))?;
+            .map_err(|err| match err {
+                BodyReadError::Transport(err) => {
+                    JwtError::JwksUnavailable(describe_transport_error(err))
+                }
+                too_large => JwtError::JwksUnavailable(too_large.to_string()),
+            })?;
         if !status.is_success() {
             return Err(JwtError::JwksUnavailable(format!(
                 "HTTP {}: {}",
@@ -196,6 +203,7 @@ fn verification_error(err: jsonwebtoken::errors::Error) -> JwtError {
     match err.kind() {
         ErrorKind::InvalidSignature => JwtError::Signature,
         ErrorKind::ExpiredSignature => JwtError::Expired,
+        ErrorKind::ImmatureSignature => JwtError::NotYetValid,
         ErrorKind::InvalidIssuer => JwtError::Issuer,
         ErrorKind::InvalidAudience => JwtError::Audience,
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => JwtError::Algorithm {

@@ -72,6 +72,9 @@ pub enum JwtError {
     /// `exp` is in the past.
     #[error("the agent identity JWT has expired")]
     Expired,
+    /// `nbf` is in the future (beyond the same leeway as `exp`).
+    #[error("the agent identity JWT is not valid yet (its nbf is in the future)")]
+    NotYetValid,
     /// `iss` is not the agent identity issuer.
     #[error("the agent identity JWT issuer is not {AGENT_IDENTITY_ISSUER}")]
     Issuer,

@@ -9,6 +9,7 @@ use crate::key::{AgentKey, AgentPublicKey, KeyError, SignatureError};
 use crate::retry::RetryPolicy;
 use crate::sealed_task_id::SealedTaskIdError;
 use chrono::{DateTime, Utc};
+use codex_auth_provider::bounded_body::{BodyReadError, MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use codex_auth_provider::{AuthProvider as _, BearerAuth, SecretString, SentSecrets};
 use http::HeaderMap;
 use serde::Serialize;
@@ -384,13 +385,19 @@ impl RegistrationClient {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = match response.text().await {
+        let text = match read_capped_text(response, MAX_AUTH_RESPONSE_BYTES).await {
             Ok(text) => text,
-            Err(err) => {
+            Err(BodyReadError::Transport(err)) => {
                 return Ok(Err(RetryableFailure {
                     message: describe_transport_error(err),
                     retry_after,
                 }));
+            }
+            Err(too_large) => {
+                return Err(RegistrationError::InvalidResponse {
+                    operation,
+                    reason: too_large.to_string(),
+                });
             }
         };
         if status.is_success() {
@@ -438,12 +445,13 @@ pub(crate) fn truncate_body(text: &str) -> String {
 
 /// A short description of a transport failure that leaves the URL out.
 pub(crate) fn describe_transport_error(err: reqwest::Error) -> String {
+    let proxy = codex_auth_provider::proxy_env::proxy_note_for_error(&err);
     if err.is_timeout() {
-        "the request timed out".to_owned()
+        format!("the request timed out{proxy}")
     } else if err.is_connect() {
-        "could not connect".to_owned()
+        format!("could not connect{proxy}")
     } else {
-        format!("the request failed: {}", err.without_url())
+        format!("the request failed: {}{proxy}", err.without_url())
     }
 }
 

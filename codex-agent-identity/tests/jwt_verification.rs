@@ -306,3 +306,69 @@ fn unverified_decode_reads_claims_for_display() {
     assert_eq!(decoded.agent_runtime_id.as_str(), "ar_jwt");
     assert_eq!(decoded.email, None, "an empty email reads as none");
 }
+
+#[tokio::test]
+async fn a_token_not_valid_yet_is_rejected_within_the_exp_leeway() {
+    let server = jwks_server().await;
+    let base = claims(&AgentKey::generate().unwrap());
+    let with_nbf = |offset: i64| {
+        let mut claims = base.clone();
+        claims["nbf"] = (chrono::Utc::now().timestamp() + offset).into();
+        sign(&claims, Some(KID))
+    };
+    assert_eq!(
+        verify(&server, &with_nbf(3600)).await,
+        Err(JwtError::NotYetValid),
+        "a JWT valid only from an hour on must be refused"
+    );
+    // Clock skew within the leeway `exp` gets is tolerated.
+    assert!(verify(&server, &with_nbf(10)).await.is_ok());
+    assert!(verify(&server, &with_nbf(-10)).await.is_ok());
+}
+
+/// A JWKS endpoint that answers 200 and then streams a chunked body forever.
+async fn endless_jwks_server() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/backend-api/wham", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                // Endless: stops only when the client hangs up.
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    (base, task)
+}
+
+#[tokio::test]
+async fn an_endless_jwks_body_is_cut_off_at_the_cap() {
+    let (base, server) = endless_jwks_server().await;
+    let jwt = format!(
+        "{}.{}.c2ln",
+        b64(&serde_json::json!({"alg": "RS256", "kid": KID})),
+        b64(&serde_json::json!({"sub": "x"}))
+    );
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        JwksCache::new().verify(&reqwest::Client::new(), &base, &jwt),
+    )
+    .await
+    .expect("verification must give up on an endless JWKS body, not read it forever");
+    let Err(JwtError::JwksUnavailable(message)) = result else {
+        panic!("expected JwksUnavailable, got {result:?}");
+    };
+    assert!(message.contains("larger than 1 MiB"), "{message}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    server.abort();
+}

@@ -11,8 +11,12 @@
 //! current provider and to recover after a `401`.
 
 mod bearer;
+#[cfg(feature = "reqwest")]
+pub mod bounded_body;
 pub mod headers;
 mod provider;
+#[cfg(feature = "reqwest")]
+pub mod proxy_env;
 mod secret;
 mod sent_secrets;
 mod source;

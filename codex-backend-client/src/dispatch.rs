@@ -7,6 +7,7 @@ use crate::error_response::{
     body_excerpt, is_credential_error_code, request_id, server_error, www_authenticate_error,
 };
 use crate::retry::{RetryPolicy, retry_after};
+use codex_auth_provider::bounded_body::{BodyReadError, read_capped};
 use codex_auth_provider::headers::{CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
 use codex_auth_provider::{RecoveryOutcome, SentSecrets, SharedAuthProvider, UnauthorizedContext};
 use http::header::{CONTENT_TYPE, USER_AGENT};
@@ -14,6 +15,9 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use std::error::Error as _;
 use tracing::Instrument;
+
+/// Largest backend response body read (usage answers are a few KiB).
+pub(crate) const MAX_BACKEND_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// A success response, read in full.
 #[derive(Debug)]
@@ -102,10 +106,18 @@ impl BackendClient {
                 .get(CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
-            let bytes = response
-                .bytes()
+            let bytes = read_capped(response, MAX_BACKEND_RESPONSE_BYTES)
                 .await
-                .map_err(|err| transport_error(&method, &url, &err))?;
+                .map_err(|err| match err {
+                    BodyReadError::Transport(err) => transport_error(&method, &url, &err),
+                    too_large => BackendError::Decode {
+                        method: method.clone(),
+                        url: url.to_string(),
+                        content_type: content_type.clone(),
+                        message: too_large.to_string(),
+                        body: String::new(),
+                    },
+                })?;
 
             if status.is_success() {
                 tracing::debug!(
@@ -257,6 +269,7 @@ fn transport_error(method: &Method, url: &str, err: &reqwest::Error) -> BackendE
         message.push_str(&cause.to_string());
         source = cause.source();
     }
+    message.push_str(&codex_auth_provider::proxy_env::proxy_note_for_error(err));
     BackendError::Transport {
         method: method.clone(),
         url: url.to_owned(),

@@ -1,12 +1,12 @@
 //! Configuration and clients shared by the commands.
 
-use codex_login::config::{CodexConfig, load_config};
+use codex_login::config::{CodexConfig, load_config_from_process_env};
 use codex_login::environment::process_env;
 use codex_login::http_client::HttpClientFactory;
 
 /// Loads configuration from `CODEX_HOME`, `-c` overrides and the environment.
 pub fn load(overrides: &[String]) -> Result<CodexConfig, String> {
-    load_config(overrides, &process_env).map_err(|err| err.to_string())
+    load_config_from_process_env(overrides).map_err(|err| err.to_string())
 }
 
 /// The one HTTP client factory of this process.

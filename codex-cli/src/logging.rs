@@ -12,7 +12,7 @@ pub fn init_stderr() {
         return;
     }
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::from_default_env())
+        .with_env_filter(quiet_dependencies(EnvFilter::from_default_env()))
         .with_ansi(stderr_has_colour())
         .with_writer(std::io::stderr)
         .try_init();
@@ -28,8 +28,10 @@ fn stderr_has_colour() -> bool {
 /// and to stderr too when `RUST_LOG` is set.
 pub fn init_login(codex_home: &Path) {
     let filter = || {
-        EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| EnvFilter::new("codex_cli=info,codex_login=info"))
+        quiet_dependencies(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("codex_cli=info,codex_login=info")),
+        )
     };
     let Some(file) = open_private_log(codex_home) else {
         init_stderr();
@@ -47,6 +49,16 @@ pub fn init_login(codex_home: &Path) {
             .with_ansi(false)
             .with_writer(std::sync::Mutex::new(file))
             .try_init();
+    }
+}
+
+/// Caps dependencies that log secrets at debug level, whatever `RUST_LOG` asks: `webbrowser`
+/// logs the command line it runs, which holds the whole authorize URL (with `state`). The login
+/// flow logs a redacted form of that URL itself.
+fn quiet_dependencies(filter: EnvFilter) -> EnvFilter {
+    match "webbrowser=warn".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
     }
 }
 

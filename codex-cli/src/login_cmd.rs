@@ -214,6 +214,9 @@ fn ensure_allowed(kind: LoginKind, config: &CodexConfig) -> Result<(), LoginFail
 }
 
 /// Reads a whole secret from stdin (refusing a terminal), trimmed.
+/// Most bytes read from stdin for a key or token (an agent identity JWT is at most 64 KiB).
+const MAX_STDIN_SECRET_BYTES: u64 = 1024 * 1024;
+
 fn read_stdin_secret(
     tty_hint: &str,
     reading: &str,
@@ -226,8 +229,18 @@ fn read_stdin_secret(
     }
     eprintln!("{reading}");
     let mut raw = String::new();
-    if let Err(err) = stdin.read_to_string(&mut raw) {
+    if let Err(err) = (&mut stdin)
+        .take(MAX_STDIN_SECRET_BYTES + 1)
+        .read_to_string(&mut raw)
+    {
         eprintln!("Failed to read stdin: {err}");
+        return Err(LoginFailure::Reported);
+    }
+    if raw.len() as u64 > MAX_STDIN_SECRET_BYTES {
+        drop(SecretString::new(raw));
+        eprintln!(
+            "Failed to read stdin: it holds more than 1 MiB, far more than a key or token; nothing was saved"
+        );
         return Err(LoginFailure::Reported);
     }
     let secret = SecretString::new(raw.trim());

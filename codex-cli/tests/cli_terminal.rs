@@ -145,8 +145,21 @@ async fn browser_login_exits_right_after_cancel_on_a_terminal() {
         .and_then(|rest| rest.split("%2F").next())
         .unwrap()
         .to_owned();
-    let page = http()
+    // Only this login's own secret (published in its CODEX_HOME) may cancel it.
+    let secret =
+        codex_login::flows::cancel_secret::read_cancel_secret(home.path(), port.parse().unwrap())
+            .expect("the login publishes its cancel secret");
+    let refused = http()
         .get(format!("http://127.0.0.1:{port}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    let page = http()
+        .get(format!(
+            "http://127.0.0.1:{port}/cancel?cancel_token={}",
+            secret.expose()
+        ))
         .send()
         .await
         .unwrap();

@@ -14,6 +14,10 @@ pub use crate::storage::CredentialStoreMode;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod overrides;
+
+pub use overrides::{MAX_OVERRIDE_KEY_PARTS, parse_override};
+
 pub use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
 /// The default ChatGPT backend base URL.
 pub const DEFAULT_CHATGPT_BASE_URL: &str = "https://chatgpt.com/backend-api/";
@@ -102,6 +106,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A variable such as `CODEX_HOME` is set to bytes that are not UTF-8.
+    #[error(transparent)]
+    NonTextVariable(#[from] crate::environment::NonTextVariable),
     /// Neither `CODEX_HOME` nor a home directory is known.
     #[error("cannot find a home directory; set CODEX_HOME")]
     NoHome,
@@ -126,6 +133,14 @@ pub enum ConfigError {
     Override {
         /// The override as given.
         raw: String,
+    },
+    /// A `-c` override key has more dotted parts than any setting can have.
+    #[error(
+        "invalid -c override: the key has {parts} dotted parts, at most {MAX_OVERRIDE_KEY_PARTS} are allowed"
+    )]
+    OverrideTooDeep {
+        /// How many parts the key has.
+        parts: usize,
     },
     /// A known key holds a value of the wrong kind.
     #[error("invalid value for `{key}` in {origin}: {message}")]
@@ -172,6 +187,13 @@ pub fn load_config(overrides: &[String], env: EnvLookup<'_>) -> Result<CodexConf
     load_config_in(codex_home, overrides, env)
 }
 
+/// [`load_config`] with the process environment, after checking that no variable the auth
+/// stack reads holds non-UTF-8 bytes (such a variable would otherwise count as unset).
+pub fn load_config_from_process_env(overrides: &[String]) -> Result<CodexConfig, ConfigError> {
+    crate::environment::check_process_env_is_text()?;
+    load_config(overrides, &crate::environment::process_env)
+}
+
 /// Like [`load_config`], for an already known `CODEX_HOME`.
 pub fn load_config_in(
     codex_home: PathBuf,
@@ -180,7 +202,10 @@ pub fn load_config_in(
 ) -> Result<CodexConfig, ConfigError> {
     let path = codex_home.join("config.toml");
     let mut layers: Vec<(toml::Table, SettingOrigin)> = Vec::new();
-    match std::fs::read_to_string(&path) {
+    match crate::bounded_file::read_regular_text_file(
+        &path,
+        crate::bounded_file::MAX_CONFIG_FILE_BYTES,
+    ) {
         Ok(text) => {
             let table: toml::Table =
                 text.parse()
@@ -370,39 +395,6 @@ impl Settings {
         }
         Ok(())
     }
-}
-
-/// Parses `key=value` (dotted keys allowed) into a one-entry table. The value
-/// is read as TOML when it parses, otherwise as a plain string.
-pub fn parse_override(raw: &str) -> Result<toml::Table, ConfigError> {
-    let (key, value) = raw.split_once('=').ok_or_else(|| ConfigError::Override {
-        raw: raw.to_owned(),
-    })?;
-    let key = key.trim();
-    if key.is_empty() || key.split('.').any(str::is_empty) {
-        return Err(ConfigError::Override {
-            raw: raw.to_owned(),
-        });
-    }
-    let value = value.trim();
-    let parsed = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut table| table.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
-    let mut parts: Vec<&str> = key.split('.').collect();
-    let mut current = parsed;
-    while let Some(last) = parts.pop() {
-        let mut table = toml::Table::new();
-        table.insert(last.to_owned(), current);
-        if parts.is_empty() {
-            return Ok(table);
-        }
-        current = toml::Value::Table(table);
-    }
-    Err(ConfigError::Override {
-        raw: raw.to_owned(),
-    })
 }
 
 /// An optional URL setting: its env var, else the TOML layers, normalized.

@@ -33,3 +33,50 @@ where
         .collect();
     Arc::new(move |name: &str| map.get(name).cloned())
 }
+
+/// A variable the auth stack reads is set to bytes that are not UTF-8 text.
+///
+/// [`process_env`] cannot return such a value, so without this check the variable would
+/// silently count as unset (a non-UTF-8 `CODEX_HOME` would fall back to `~/.codex`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the environment variable {variable} is set but its value is not valid UTF-8 text; \
+     set it to a UTF-8 value or unset it"
+)]
+pub struct NonTextVariable {
+    /// The variable's name.
+    pub variable: String,
+}
+
+/// Whether the auth stack reads the variable `name`: every `CODEX_*` variable, the home
+/// directory, API keys, the CA bundle and the proxy variables.
+pub fn is_auth_variable(name: &str) -> bool {
+    const OTHERS: &[&str] = &[
+        "HOME",
+        "USERPROFILE",
+        "OPENAI_API_KEY",
+        "SSL_CERT_FILE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+    ];
+    name.starts_with("CODEX_") || OTHERS.iter().any(|other| other.eq_ignore_ascii_case(name))
+}
+
+/// Fails, naming the first one, when a variable of [`is_auth_variable`] holds non-UTF-8 bytes.
+/// `HOME`/`USERPROFILE` only count when `CODEX_HOME` is unset (otherwise they are not read).
+pub fn check_process_env_is_text() -> Result<(), NonTextVariable> {
+    let codex_home_set = std::env::var_os("CODEX_HOME").is_some_and(|value| !value.is_empty());
+    std::env::vars_os()
+        .filter(|(_, value)| value.to_str().is_none())
+        .filter(|(name, _)| !(codex_home_set && (name == "HOME" || name == "USERPROFILE")))
+        .find_map(|(name, _)| {
+            name.to_str()
+                .filter(|name| is_auth_variable(name))
+                .map(|name| NonTextVariable {
+                    variable: name.to_owned(),
+                })
+        })
+        .map_or(Ok(()), Err)
+}

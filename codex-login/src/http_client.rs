@@ -79,6 +79,9 @@ pub enum HttpClientError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A proxy variable is set but unusable.
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy_env::ProxyVariableError),
     /// reqwest refused the configuration.
     #[error("failed to build the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
@@ -327,6 +330,7 @@ pub struct HttpClientFactory {
     extra_roots: Vec<reqwest::Certificate>,
     ca_source: Option<(&'static str, PathBuf)>,
     disable_proxy: bool,
+    proxies: crate::proxy_env::ProxyEnv,
 }
 
 impl std::fmt::Debug for HttpClientFactory {
@@ -337,6 +341,7 @@ impl std::fmt::Debug for HttpClientFactory {
             .field("extra_roots", &self.extra_roots.len())
             .field("ca_source", &self.ca_source)
             .field("disable_proxy", &self.disable_proxy)
+            .field("proxies", &self.proxies)
             .finish()
     }
 }
@@ -352,6 +357,11 @@ impl HttpClientFactory {
             None => (Vec::new(), None),
         };
         let disable_proxy = env(CODEX_SANDBOX_ENV_VAR).as_deref() == Some("seatbelt");
+        let proxies = if disable_proxy {
+            crate::proxy_env::ProxyEnv::default()
+        } else {
+            crate::proxy_env::ProxyEnv::from_env(env)?
+        };
         Ok(Self {
             originator,
             user_agent,
@@ -359,6 +369,7 @@ impl HttpClientFactory {
             extra_roots,
             ca_source,
             disable_proxy,
+            proxies,
         })
     }
 
@@ -442,8 +453,10 @@ impl HttpClientFactory {
         if !self.extra_roots.is_empty() {
             builder = builder.tls_certs_merge(self.extra_roots.iter().cloned());
         }
-        if self.disable_proxy {
-            builder = builder.no_proxy();
+        // Proxies come from `proxy_env` only, which keeps loopback targets off every proxy.
+        builder = builder.no_proxy();
+        if let Some(proxy) = self.proxies.reqwest_proxy() {
+            builder = builder.proxy(proxy);
         }
         builder.build().map_err(HttpClientError::Build)
     }
@@ -466,11 +479,13 @@ pub fn load_custom_ca(env: EnvLookup<'_>) -> Result<Option<CustomCa>, HttpClient
     let Some((variable, path)) = chosen else {
         return Ok(None);
     };
-    let bytes = std::fs::read(&path).map_err(|source| HttpClientError::CaFileUnreadable {
-        variable,
-        path: path.clone(),
-        source,
-    })?;
+    let bytes =
+        crate::bounded_file::read_regular_file(&path, crate::bounded_file::MAX_CA_FILE_BYTES)
+            .map_err(|source| HttpClientError::CaFileUnreadable {
+                variable,
+                path: path.clone(),
+                source,
+            })?;
     let ders = parse_pem_certificates(&bytes).map_err(|problem| match problem {
         PemProblem::NoCertificates => HttpClientError::CaNoCertificates {
             variable,

@@ -11,6 +11,7 @@ pub mod agent_identity;
 pub mod auth_dot_json;
 pub mod auth_lock;
 pub mod auth_manager;
+pub mod bounded_file;
 pub mod clock;
 pub mod codex_auth;
 pub mod config;
@@ -27,6 +28,8 @@ pub mod token_claims;
 pub use auth_dot_json::{AuthDotJson, AuthMode};
 pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
 pub use codex_auth::CodexAuth;
+/// Proxies from the environment (kept in `codex-auth-provider` so every crate names them).
+pub use codex_auth_provider::proxy_env;
 pub use http_client::HttpClientFactory;
 pub use resolution::{CredentialSource, ResolvedAuth, resolve_credentials};
 pub use storage::{AuthStorage, CredentialStoreMode};

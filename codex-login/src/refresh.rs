@@ -232,9 +232,10 @@ fn describe_transport_error(err: &reqwest::Error) -> String {
         innermost = Some(inner.to_string());
         source = inner.source();
     }
+    let proxy = crate::proxy_env::proxy_note_for_error(err);
     match innermost {
-        Some(inner) => format!("{kind}: {inner}"),
-        None => kind.to_owned(),
+        Some(inner) => format!("{kind}: {inner}{proxy}"),
+        None => format!("{kind}{proxy}"),
     }
 }
 
@@ -255,10 +256,19 @@ pub async fn send_refresh_request(
         .await
         .map_err(|err| classify_transport_failure(&err))?;
     let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|err| classify_transport_failure(&err))?;
+    let body = codex_auth_provider::bounded_body::read_capped_text(
+        response,
+        codex_auth_provider::bounded_body::MAX_AUTH_RESPONSE_BYTES,
+    )
+    .await
+    .map_err(|err| match err {
+        codex_auth_provider::bounded_body::BodyReadError::Transport(err) => {
+            classify_transport_failure(&err)
+        }
+        too_large => RefreshRequestError::OutcomeUnknown {
+            detail: too_large.to_string(),
+        },
+    })?;
     if !status.is_success() {
         // A server or proxy may echo the request: keep the token out of the
         // error text (which is shown and logged).

@@ -55,10 +55,8 @@ pub fn recorded_failure(
     refresh_token: &SecretString,
 ) -> Option<RefreshTokenError> {
     let path = refresh_failure_path(codex_home);
-    if std::fs::metadata(&path).ok()?.len() > MAX_RECORD_LEN {
-        return None;
-    }
-    let record: Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    let bytes = crate::bounded_file::read_regular_file(&path, MAX_RECORD_LEN).ok()?;
+    let record: Value = serde_json::from_slice(&bytes).ok()?;
     if record.get("refresh_token_sha256")?.as_str()? != fingerprint(refresh_token) {
         return None;
     }

@@ -587,7 +587,7 @@ async fn cancel_endpoint_ends_login_and_frees_port() {
     let port = server.port();
     let waiting = tokio::spawn(server.wait());
     let page = ScriptedBrowser::new()
-        .get(&format!("http://127.0.0.1:{port}/cancel"))
+        .get(&own_cancel_url(home.path(), port))
         .await;
     assert_eq!(page.body, "Login cancelled");
     let err = waiting.await.unwrap().unwrap_err();
@@ -643,7 +643,7 @@ async fn cancels_previous_login_server_when_port_is_in_use() {
     assert!(matches!(err, BrowserLoginError::Cancelled));
     let second_waiting = tokio::spawn(second.wait());
     ScriptedBrowser::new()
-        .get(&format!("http://127.0.0.1:{port}/cancel"))
+        .get(&own_cancel_url(home.path(), port))
         .await;
     assert!(matches!(
         second_waiting.await.unwrap().unwrap_err(),
@@ -763,6 +763,16 @@ async fn foreign_host_header_is_refused() {
         waiting.await.unwrap().unwrap_err(),
         BrowserLoginError::NotCompleted
     ));
+}
+
+/// `/cancel` with the secret our login server published in `home` (what a newer login sends).
+fn own_cancel_url(home: &std::path::Path, port: u16) -> String {
+    let token = codex_login::flows::cancel_secret::read_cancel_secret(home, port)
+        .expect("a running login server publishes its cancel secret");
+    format!(
+        "http://127.0.0.1:{port}/cancel?cancel_token={}",
+        token.expose()
+    )
 }
 
 fn free_port() -> u16 {

@@ -188,6 +188,10 @@ async fn drive_auth_json(bytes: Vec<u8>) -> Result<String, String> {
     let before = snapshot_dir(home.path());
     let typed = match FileAuthStorage::new(home.path()).load() {
         Err(err @ StorageError::Malformed { .. }) => format!("StorageError::Malformed: {err}"),
+        // Larger than any auth.json can be: refused before it is read (issue 13 point 11).
+        Err(err @ StorageError::Io { .. }) if err.to_string().contains("larger than 1 MiB") => {
+            format!("StorageError::Io, not read: {err}")
+        }
         Err(err) => return Err(format!("unexpected storage error: {err}")),
         Ok(None) => return Err("treated as no file".to_owned()),
         Ok(Some(document)) => match CodexAuth::from_auth_dot_json(document) {

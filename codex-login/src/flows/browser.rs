@@ -21,7 +21,9 @@ use super::callback_port::{
     bind_callback_port,
 };
 use super::callback_server::{Claim, LoginAttempt, ServerEvent, callback_router};
+use super::cancel_secret::PublishedCancelSecret;
 use super::code_redemption::{RedeemedLogin, RedemptionContext, RedemptionError};
+use super::log_redaction::redact_url_for_log;
 use super::login_claims::InvalidIdToken;
 use super::logout::revoke_url_for_config;
 use super::pages::ErrorPage;
@@ -381,6 +383,7 @@ pub struct LoginServer {
     events: mpsc::UnboundedReceiver<ServerEvent>,
     cancel: Arc<Notify>,
     server: RunningServer,
+    _cancel_secret: PublishedCancelSecret,
 }
 
 impl std::fmt::Debug for LoginServer {
@@ -408,8 +411,14 @@ impl LoginServer {
         ensure_credential_safe_url(&token_url)?;
         let client = options.http.bare_client()?;
 
-        let listeners = bind_callback_port(options.port, options.fallback_port).await?;
+        let listeners = bind_callback_port(
+            options.port,
+            options.fallback_port,
+            Some(&options.codex_home),
+        )
+        .await?;
         let port = listeners.port;
+        let cancel_secret = PublishedCancelSecret::publish(&options.codex_home, port);
         let redirect_uri = loopback_redirect_uri(port);
         let pkce = PkceCodes::generate();
         let state = options.force_state.clone().unwrap_or_else(generate_state);
@@ -437,6 +446,7 @@ impl LoginServer {
         );
         let attempt = Arc::new(LoginAttempt {
             expected_state: state,
+            cancel_secret: cancel_secret.secret().clone(),
             code_verifier: pkce.code_verifier,
             redirect_uri,
             port,
@@ -472,6 +482,7 @@ impl LoginServer {
             events,
             cancel: Arc::new(Notify::new()),
             server,
+            _cancel_secret: cancel_secret,
         })
     }
 
@@ -494,6 +505,7 @@ impl LoginServer {
     pub async fn open_browser(&self) -> Result<(), String> {
         let opener = self.url_opener.clone();
         let url = self.auth_url.clone();
+        debug!(url = %redact_url_for_log(&url), "opening the authorize URL in a browser");
         let launch = tokio::task::spawn_blocking(move || opener.open(&url));
         match tokio::time::timeout(BROWSER_OPEN_TIMEOUT, launch).await {
             Ok(Ok(result)) => result,

@@ -5,9 +5,14 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use std::path::Path;
+
+use codex_auth_provider::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, warn};
+
+use super::cancel_secret::{CANCEL_TOKEN_PARAM, read_cancel_secret};
 
 /// The callback port registered with the issuer.
 pub const DEFAULT_CALLBACK_PORT: u16 = 1455;
@@ -98,14 +103,16 @@ pub struct CallbackListeners {
 /// Binds the callback port.
 ///
 /// Port 0 picks an ephemeral port. For a fixed busy port, a `GET /cancel` is sent once to whatever
-/// listens (a stale login server of ours shuts down), then the bind is retried every 200 ms up to
-/// 10 times; if it stays unavailable and `fallback_port` is set, that port gets 10 attempts too.
+/// listens (with the cancel token a login of ours published in `codex_home` for that port, so a
+/// stale login server of ours shuts down), then the bind is retried every 200 ms up to 10 times;
+/// if it stays unavailable and `fallback_port` is set, that port gets 10 attempts too.
 pub async fn bind_callback_port(
     port: u16,
     fallback_port: Option<u16>,
+    codex_home: Option<&Path>,
 ) -> Result<CallbackListeners, CallbackBindError> {
     let mut failures = Vec::new();
-    match bind_with_retries(port, true).await {
+    match bind_with_retries(port, true, codex_home).await {
         Ok(listeners) => return Ok(listeners),
         Err(failure) => failures.push(failure),
     }
@@ -114,7 +121,7 @@ pub async fn bind_callback_port(
             port,
             fallback, "login callback port unavailable; trying the fallback port"
         );
-        match bind_with_retries(fallback, false).await {
+        match bind_with_retries(fallback, false, codex_home).await {
             Ok(listeners) => return Ok(listeners),
             Err(failure) => failures.push(failure),
         }
@@ -125,6 +132,7 @@ pub async fn bind_callback_port(
 async fn bind_with_retries(
     port: u16,
     cancel_stale: bool,
+    codex_home: Option<&Path>,
 ) -> Result<CallbackListeners, PortFailure> {
     let mut cancel_sent = false;
     let mut attempt = 0;
@@ -140,7 +148,8 @@ async fn bind_with_retries(
         }
         if cancel_stale && !cancel_sent {
             cancel_sent = true;
-            send_cancel_request(port).await;
+            let token = codex_home.and_then(|home| read_cancel_secret(home, port));
+            send_cancel_request(port, token.as_ref()).await;
         }
         tokio::time::sleep(BIND_RETRY_DELAY).await;
     }
@@ -172,8 +181,18 @@ fn classify_bind_error(error: &io::Error) -> PortFailureKind {
     }
 }
 
-/// Asks a server on `127.0.0.1:<port>` to `GET /cancel`; every failure is only logged.
-pub async fn send_cancel_request(port: u16) {
+/// Asks a server on `127.0.0.1:<port>` to `GET /cancel` (with `?cancel_token=` when a token is
+/// given: our servers need it, the official CLI's ignore it); every failure is only logged.
+pub async fn send_cancel_request(port: u16, token: Option<&SecretString>) {
+    let target = match token {
+        Some(token) => format!(
+            "/cancel?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(CANCEL_TOKEN_PARAM, token.expose())
+                .finish()
+        ),
+        None => "/cancel".to_owned(),
+    };
     let result = tokio::time::timeout(CANCEL_IO_TIMEOUT * 2, async {
         let mut stream = tokio::time::timeout(
             CANCEL_IO_TIMEOUT,
@@ -182,7 +201,7 @@ pub async fn send_cancel_request(port: u16) {
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
         let request =
-            format!("GET /cancel HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
         tokio::time::timeout(CANCEL_IO_TIMEOUT, stream.write_all(request.as_bytes()))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timed out"))??;
@@ -207,7 +226,7 @@ mod tests {
 
     #[tokio::test]
     async fn ephemeral_port_binds() {
-        let listeners = bind_callback_port(0, None).await.unwrap();
+        let listeners = bind_callback_port(0, None, None).await.unwrap();
         assert_ne!(listeners.port, 0);
         assert_eq!(listeners.ipv4.local_addr().unwrap().port(), listeners.port);
     }
@@ -216,7 +235,7 @@ mod tests {
     async fn busy_port_without_fallback_names_the_port() {
         let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = holder.local_addr().unwrap().port();
-        let err = bind_callback_port(port, None).await.unwrap_err();
+        let err = bind_callback_port(port, None, None).await.unwrap_err();
         assert_eq!(err.ports(), vec![port]);
         assert_eq!(
             err.to_string(),

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{RawQuery, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use super::authorize_url::REDIRECT_HOST;
 use super::browser::{BrowserLoginError, oauth_error_to_login_error};
+use super::cancel_secret::{CancelRefusal, check_cancel_request};
 use super::code_redemption::{
     ApiKeyExchange, RedeemedLogin, RedemptionContext, redeem_authorization_code,
 };
@@ -44,6 +45,8 @@ pub(crate) enum Claim {
 #[derive(Debug)]
 pub(crate) struct LoginAttempt {
     pub expected_state: SecretString,
+    /// The secret a `/cancel` request must carry (see `cancel_secret`).
+    pub cancel_secret: SecretString,
     pub code_verifier: SecretString,
     pub redirect_uri: String,
     pub port: u16,
@@ -215,7 +218,22 @@ async fn handle_success(State(attempt): State<Arc<LoginAttempt>>) -> Response {
     response
 }
 
-async fn handle_cancel(State(attempt): State<Arc<LoginAttempt>>) -> Response {
+async fn handle_cancel(
+    State(attempt): State<Arc<LoginAttempt>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match check_cancel_request(&attempt.cancel_secret, &headers, query.as_deref()) {
+        Ok(()) => {}
+        Err(CancelRefusal::CrossSite) => {
+            warn!("refused a cross-site /cancel request; the login goes on");
+            return (StatusCode::FORBIDDEN, "Forbidden").into_response();
+        }
+        Err(CancelRefusal::BadToken) => {
+            warn!("refused a /cancel request without this login's cancel token; the login goes on");
+            return (StatusCode::FORBIDDEN, "Forbidden").into_response();
+        }
+    }
     info!("login cancelled through /cancel");
     attempt.send(ServerEvent::Cancelled);
     let mut response = (StatusCode::OK, "Login cancelled").into_response();

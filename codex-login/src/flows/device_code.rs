@@ -5,12 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codex_auth_provider::SecretString;
+use codex_auth_provider::bounded_body::{MAX_AUTH_RESPONSE_BYTES, read_capped, read_capped_text};
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 use url::Url;
 
 use super::code_redemption::{
     ApiKeyExchange, RedemptionContext, RedemptionError, redeem_authorization_code,
+};
+use super::device_poll_interval::{
+    bounded_max_wait, first_poll_interval, parse_interval, slowed_down,
 };
 use super::error_text::error_chain;
 use super::login_claims::InvalidIdToken;
@@ -28,8 +32,6 @@ use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a device code stays valid, as the prompt tells the user.
 pub const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
-const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
-const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 const BLUE: anstyle::Style = anstyle::AnsiColor::BrightBlue.on_default();
 const DIM: anstyle::Style = anstyle::Style::new().dimmed();
@@ -247,16 +249,6 @@ struct PollSuccess {
     code_verifier: Option<String>,
 }
 
-/// Parses the `interval` field: a string of seconds (upstream) or a number; missing is 0.
-fn parse_interval(value: Option<&serde_json::Value>) -> Duration {
-    let secs = match value {
-        Some(serde_json::Value::String(text)) => text.trim().parse::<u64>().unwrap_or(0),
-        Some(serde_json::Value::Number(number)) => number.as_u64().unwrap_or(0),
-        _ => 0,
-    };
-    Duration::from_secs(secs)
-}
-
 /// Asks the issuer for a device code (`POST <issuer>/api/accounts/deviceauth/usercode`).
 pub async fn request_device_code(
     options: &DeviceCodeOptions,
@@ -279,10 +271,12 @@ pub async fn request_device_code(
             status: status.as_u16(),
         });
     }
-    let body: UserCodeResponse = response
-        .json()
+    let body = read_capped(response, MAX_AUTH_RESPONSE_BYTES)
         .await
         .map_err(|err| DeviceCodeError::UserCodeResponse(error_chain(&err)))?;
+    let body: UserCodeResponse = serde_json::from_slice(&body).map_err(|err| {
+        DeviceCodeError::UserCodeResponse(format!("body is not the expected JSON ({err})"))
+    })?;
     let device_auth_id = body
         .device_auth_id
         .filter(|id| !id.is_empty())
@@ -409,11 +403,12 @@ async fn poll_for_authorization(
     code: &DeviceCode,
 ) -> Result<(SecretString, SecretString), DeviceCodeError> {
     let url = format!("{}/deviceauth/token", options.accounts_base());
+    let max_wait = bounded_max_wait(options.max_wait);
     let started = tokio::time::Instant::now();
-    let deadline = started + options.max_wait;
+    let deadline = started + max_wait;
     let mut interval = options
         .poll_interval_override
-        .unwrap_or_else(|| code.interval.max(MIN_POLL_INTERVAL));
+        .unwrap_or_else(|| first_poll_interval(code.interval));
     loop {
         match poll_once(client, &url, code).await? {
             PollOutcome::Approved(authorization_code, verifier) => {
@@ -422,7 +417,7 @@ async fn poll_for_authorization(
             }
             PollOutcome::Pending => debug!("device code still pending"),
             PollOutcome::SlowDown => {
-                interval += SLOW_DOWN_STEP;
+                interval = slowed_down(interval);
                 debug!(
                     secs = interval.as_secs(),
                     "server asked to slow down polling"
@@ -434,11 +429,11 @@ async fn poll_for_authorization(
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(DeviceCodeError::TimedOut(options.max_wait));
+            return Err(DeviceCodeError::TimedOut(max_wait));
         }
         tokio::time::sleep(interval.min(deadline - now)).await;
         if tokio::time::Instant::now() >= deadline {
-            return Err(DeviceCodeError::TimedOut(options.max_wait));
+            return Err(DeviceCodeError::TimedOut(max_wait));
         }
     }
 }
@@ -461,8 +456,11 @@ async fn poll_once(
         Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
     };
     let status = response.status();
-    let body = match response.text().await {
+    let body = match read_capped_text(response, MAX_AUTH_RESPONSE_BYTES).await {
         Ok(body) => body,
+        Err(err) if err.is_too_large() => {
+            return Err(DeviceCodeError::PollResponse(err.to_string()));
+        }
         Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
     };
     if status.is_success() {
@@ -528,23 +526,6 @@ mod tests {
         assert_eq!(
             DeviceCodeError::TimedOut(Duration::from_millis(300)).to_string(),
             "device auth timed out after 0.3 seconds"
-        );
-    }
-
-    #[test]
-    fn interval_is_a_string_or_number() {
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!(" 7 "))),
-            Duration::from_secs(7)
-        );
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!(3))),
-            Duration::from_secs(3)
-        );
-        assert_eq!(parse_interval(None), Duration::ZERO);
-        assert_eq!(
-            parse_interval(Some(&serde_json::json!("soon"))),
-            Duration::ZERO
         );
     }
 

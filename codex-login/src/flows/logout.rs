@@ -331,11 +331,13 @@ pub(crate) async fn send_revocation(
         Ok(response) if response.status().is_success() => Revocation::Revoked(kind),
         Ok(response) => {
             let status = response.status();
-            let detail = response
-                .text()
-                .await
-                .map(|body| parse_token_endpoint_error(&body))
-                .unwrap_or_else(|err| error_chain(&err));
+            let detail = codex_auth_provider::bounded_body::read_capped_text(
+                response,
+                codex_auth_provider::bounded_body::MAX_AUTH_RESPONSE_BYTES,
+            )
+            .await
+            .map(|body| parse_token_endpoint_error(&body))
+            .unwrap_or_else(|err| error_chain(&err));
             failed(format!(
                 "failed to revoke {}: {status}: {detail}",
                 kind.hint()

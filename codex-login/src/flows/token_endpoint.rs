@@ -1,6 +1,7 @@
 //! Calls to the issuer's `/oauth/token`: authorization-code exchange and the API-key token exchange.
 
 use codex_auth_provider::SecretString;
+use codex_auth_provider::bounded_body::{MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use serde::Deserialize;
 use tracing::{debug, warn};
 
@@ -71,7 +72,12 @@ async fn post_token_form(
         .await
         .map_err(request_failed)?;
     let status = response.status();
-    let body = response.text().await.map_err(request_failed)?;
+    let body = read_capped_text(response, MAX_AUTH_RESPONSE_BYTES)
+        .await
+        .map_err(|err| TokenExchangeError::Request {
+            url: url.to_owned(),
+            message: error_chain(&err),
+        })?;
     if !status.is_success() {
         return Err(TokenExchangeError::Status {
             status: status.as_u16(),

@@ -44,7 +44,10 @@ impl AuthStorage for FileAuthStorage {
     }
 
     fn load_with_location(&self) -> Result<Option<LoadedAuth>, StorageError> {
-        match std::fs::read(&self.path) {
+        match crate::bounded_file::read_regular_file(
+            &self.path,
+            crate::bounded_file::MAX_AUTH_FILE_BYTES,
+        ) {
             Ok(bytes) => parse_document(&bytes, StoreLocation::File(self.path.clone())).map(Some),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StorageError::Io {
