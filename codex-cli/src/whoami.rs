@@ -144,13 +144,6 @@ fn check_live(
     storage: codex_login::storage::SharedAuthStorage,
     auth: CodexAuth,
 ) -> Result<LiveCheck, Box<Outcome>> {
-    if auth.auth_mode() == AuthMode::ApiKey {
-        return Ok((
-            auth,
-            None,
-            vec!["usage is only reported for ChatGPT logins; nothing was checked".to_owned()],
-        ));
-    }
     let network = |message: String| {
         Box::new(Outcome::Failed {
             code: exit::NETWORK_ERROR,
@@ -186,6 +179,14 @@ fn check_live(
                 }));
             }
             Err(err) => return Err(network(err.to_string())),
+        }
+        // The manager enforced the administrator's restrictions above, API keys included.
+        if auth.auth_mode() == AuthMode::ApiKey {
+            return Ok((
+                auth,
+                None,
+                vec!["usage is only reported for ChatGPT logins; nothing was checked".to_owned()],
+            ));
         }
         let source: SharedAuthSource = manager.clone();
         let backend = BackendClient::builder(config.chatgpt_base_url.clone())

@@ -86,10 +86,10 @@ pub fn record_failure(
     error: &RefreshTokenError,
 ) -> Result<(), StorageError> {
     let (outcome, message) = match error {
-        RefreshTokenError::OutcomeUnknown(message) => ("unknown", message.as_str()),
-        RefreshTokenError::Permanent { reason, message } => {
-            (reason_name(*reason), message.as_str())
-        }
+        RefreshTokenError::OutcomeUnknown(message) => ("unknown", message.clone()),
+        RefreshTokenError::Permanent { reason, message } => (reason_name(*reason), message.clone()),
+        // The issuer answered with tokens that were not saved: the token may be spent.
+        RefreshTokenError::Guard(guard) => ("unknown", guard.to_string()),
         _ => return Ok(()),
     };
     let record = json!({

@@ -18,6 +18,7 @@ use super::logout::revoke_url_for_config;
 use super::persist::{CredentialTarget, PersistError};
 use super::replaced_login::ReplacedLoginRevocation;
 use super::token_endpoint::{TokenExchangeError, parse_token_endpoint_error};
+use crate::secret_scrub::{SentSecrets, read_error_body};
 use super::workspace_check::WorkspaceRestrictionError;
 use crate::config::CodexConfig;
 use crate::http_client::{
@@ -461,9 +462,16 @@ async fn poll_once(
         Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
     };
     let status = response.status();
-    let body = match response.text().await {
-        Ok(body) => body,
-        Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
+    let sent = SentSecrets::new()
+        .with(&code.device_auth_id)
+        .with(&code.user_code);
+    let body = if status.is_success() {
+        match response.text().await {
+            Ok(body) => body,
+            Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
+        }
+    } else {
+        read_error_body(response, &sent).await
     };
     if status.is_success() {
         let parsed: PollSuccess = serde_json::from_str(&body).map_err(|err| {
@@ -485,7 +493,7 @@ async fn poll_once(
         ));
     }
     let code_text = extract_error_code(&body).unwrap_or_default();
-    let detail = parse_token_endpoint_error(&body);
+    let detail = sent.shown(&parse_token_endpoint_error(&body));
     if code_text.contains("denied") {
         return Err(DeviceCodeError::Denied { detail });
     }
