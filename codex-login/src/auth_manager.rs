@@ -791,7 +791,9 @@ impl AuthManager {
             run_blocking(move || store.check_writable()).await?;
         }
         let url = self.refresh_url()?;
-        let minted_by = base.document().and_then(crate::issuer_guard::minting_issuer);
+        let minted_by = base
+            .document()
+            .and_then(crate::issuer_guard::minting_issuer);
         crate::issuer_guard::ensure_minting_issuer(
             minted_by.as_deref(),
             &url,

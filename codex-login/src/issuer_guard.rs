@@ -124,6 +124,9 @@ mod tests {
         assert_eq!(err.destination, "http://127.0.0.1:2");
         assert!(err.to_string().contains("issued by http://127.0.0.1:1"));
         assert_eq!(ensure_minting_issuer(None, &away, TokenUse::Revoke), Ok(()));
-        assert_eq!(issuer_of_id_token(&jwt(&serde_json::json!({"sub": "u"}))), None);
+        assert_eq!(
+            issuer_of_id_token(&jwt(&serde_json::json!({"sub": "u"}))),
+            None
+        );
     }
 }

@@ -68,7 +68,9 @@ async fn echoed_code_exchange_is_scrubbed_from_the_page_and_the_error() {
             &[("code", CODE), ("state", state.as_str())],
         )
         .unwrap();
-        let (page, _) = ScriptedBrowser::new().visit_callback(callback.as_str()).await;
+        let (page, _) = ScriptedBrowser::new()
+            .visit_callback(callback.as_str())
+            .await;
         let err = waiting.await.unwrap().unwrap_err().to_string();
 
         // The echo really carried the code and the verifier.
@@ -113,13 +115,19 @@ async fn echoed_refresh_token_is_scrubbed_from_the_logout_revocation() {
     for flavour in ["text", "json"] {
         let home = tempfile::tempdir().unwrap();
         seed(home.path(), &echo.base);
-        let options = logout_options(home.path(), &format!("{}/{flavour}/oauth/revoke", echo.base));
+        let options = logout_options(
+            home.path(),
+            &format!("{}/{flavour}/oauth/revoke", echo.base),
+        );
         let outcome = logout_with_revoke(&options).await.unwrap();
         assert!(outcome.removed);
         let Revocation::Failed { reason, .. } = &outcome.revocation else {
             panic!("{flavour}: {:?}", outcome.revocation);
         };
-        assert!(echo.received().contains("quoted+plus"), "the token was sent");
+        assert!(
+            echo.received().contains("quoted+plus"),
+            "the token was sent"
+        );
         assert!(reason.contains("[REDACTED]"), "{flavour}: {reason}");
         let shown = outcome.revocation.to_string();
         assert_no_secret("revocation outcome", &shown, REFRESH_TOKEN);

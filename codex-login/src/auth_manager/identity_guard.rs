@@ -171,7 +171,10 @@ pub(crate) fn check_refreshed_identity(
     let mut user_checks = Vec::new();
     let mut account_checks = Vec::new();
     if let Some(new_id) = &new_id {
-        user_checks.push(differs(old_id.subject.as_deref(), new_id.subject.as_deref()));
+        user_checks.push(differs(
+            old_id.subject.as_deref(),
+            new_id.subject.as_deref(),
+        ));
         user_checks.push(differs(old_user, new_id.user.as_deref()));
         account_checks.push(differs(old_account, new_id.account.as_deref()));
     }

@@ -45,12 +45,14 @@ impl AuthManager {
             storage: Some(Arc::clone(&self.storage)),
         };
         let configured = Arc::clone(&self.storage);
-        let removal_error =
-            match tokio::task::spawn_blocking(move || clear_all_stores(&target, configured)).await
-            {
-                Ok(result) => result.err(),
-                Err(err) => Some(err.to_string()),
-            };
+        let removal_error = match tokio::task::spawn_blocking(move || {
+            clear_all_stores(&target, configured)
+        })
+        .await
+        {
+            Ok(result) => result.err(),
+            Err(err) => Some(err.to_string()),
+        };
         self.reload().await;
         Err(RefreshTokenError::Guard(GuardError::Restricted(
             LoginRestrictionError {

@@ -18,13 +18,13 @@ use super::logout::revoke_url_for_config;
 use super::persist::{CredentialTarget, PersistError};
 use super::replaced_login::ReplacedLoginRevocation;
 use super::token_endpoint::{TokenExchangeError, parse_token_endpoint_error};
-use crate::secret_scrub::{SentSecrets, read_error_body};
 use super::workspace_check::WorkspaceRestrictionError;
 use crate::config::CodexConfig;
 use crate::http_client::{
     CredentialUrlError, HttpClientError, HttpClientFactory, ensure_credential_safe_url,
 };
 use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER, extract_error_code};
+use crate::secret_scrub::{SentSecrets, read_error_body};
 use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a device code stays valid, as the prompt tells the user.

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use tracing::{debug, warn};
 
 use super::error_text::error_chain;
-use crate::issuer_guard::{ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token};
+use crate::issuer_guard::{
+    ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token,
+};
 use crate::secret_scrub::{SentSecrets, read_error_body};
 
 /// `grant_type` of the RFC 8693 token exchange that turns an id token into an API key.

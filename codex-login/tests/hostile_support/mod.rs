@@ -1,6 +1,5 @@
 //! Hostile servers on loopback for the `hostile_*` tests: an echo server that answers every
-//! request with a copy of it (body and headers) in an error, and a token endpoint that answers
-//! refreshes with somebody else's tokens.
+//! request with a copy of it (body and headers) in an error, and JWT builders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
@@ -75,12 +74,10 @@ impl EchoServer {
     pub async fn start() -> Self {
         let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
         let recorded = bodies.clone();
-        let app = axum::Router::new().fallback(
-            move |uri: Uri, headers: HeaderMap, body: Bytes| {
-                let recorded = recorded.clone();
-                async move { echo(&recorded, &uri, &headers, &body) }
-            },
-        );
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
+            let recorded = recorded.clone();
+            async move { echo(&recorded, &uri, &headers, &body) }
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
@@ -105,7 +102,10 @@ fn echo(recorded: &Mutex<Vec<String>>, uri: &Uri, headers: &HeaderMap, body: &By
     recorded.lock().unwrap().push(raw.clone());
     let mut copy = raw;
     for (name, value) in headers {
-        copy.push_str(&format!("\n{name}: {}", String::from_utf8_lossy(value.as_bytes())));
+        copy.push_str(&format!(
+            "\n{name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
     }
     let path = uri.path();
     if path.starts_with("/json") {
@@ -116,58 +116,6 @@ fn echo(recorded: &Mutex<Vec<String>>, uri: &Uri, headers: &HeaderMap, body: &By
         (StatusCode::INTERNAL_SERVER_ERROR, copy).into_response()
     } else {
         (StatusCode::BAD_REQUEST, copy).into_response()
-    }
-}
-
-/// A token endpoint that answers every refresh with the JSON `answer` (status 200) and counts
-/// the requests.
-pub struct ScriptedTokenEndpoint {
-    /// `http://127.0.0.1:<port>`.
-    pub base: String,
-    /// The refresh tokens received.
-    pub received: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for ScriptedTokenEndpoint {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl ScriptedTokenEndpoint {
-    pub async fn start(answer: Value) -> Self {
-        let received: Arc<Mutex<Vec<String>>> = Arc::default();
-        let recorded = received.clone();
-        let app = axum::Router::new().fallback(move |body: Bytes| {
-            let recorded = recorded.clone();
-            let answer = answer.clone();
-            async move {
-                let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                recorded.lock().unwrap().push(
-                    sent["refresh_token"]
-                        .as_str()
-                        .or(sent["token"].as_str())
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-                axum::Json(answer)
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Self {
-            base,
-            received,
-            task,
-        }
-    }
-
-    pub fn requests(&self) -> usize {
-        self.received.lock().unwrap().len()
     }
 }
 
