@@ -435,6 +435,10 @@ impl AuthManager {
                 tracing::warn!("could not ready the agent identity: {err}");
                 None
             }
+            Err(RefreshTokenError::Guard(GuardError::Restricted(err))) => {
+                tracing::warn!("{err}");
+                None
+            }
             Err(err) => {
                 tracing::warn!("could not refresh the access token: {err}");
                 self.auth_cached()
@@ -1026,6 +1030,9 @@ impl AuthSource for AuthManager {
                     } else {
                         AuthSourceError::Transient(err.to_string())
                     })
+                }
+                Err(RefreshTokenError::Guard(GuardError::Restricted(err))) => {
+                    Err(AuthSourceError::ReauthRequired(err.to_string()))
                 }
                 Err(err) => {
                     // A still-valid access token keeps working through a
