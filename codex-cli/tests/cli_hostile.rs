@@ -190,3 +190,187 @@ async fn a_refresh_that_cannot_be_saved_on_a_full_disk_never_replays_the_spent_t
     );
     assert!(!read("auth.after").contains(&seeded.refresh_token));
 }
+
+/// A token endpoint that answers every request with `400` and a plain-text copy of the whole
+/// request (request line, headers, body), as some proxies do. Returns its base URL and the
+/// requests it received.
+async fn start_echo_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let received: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let recorded = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let recorded = recorded.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let mut wanted = usize::MAX;
+                while buf.len() < wanted {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|line| line.strip_prefix("content-length:"))
+                            .and_then(|value| value.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        wanted = end + 4 + length;
+                    }
+                }
+                let request = String::from_utf8_lossy(&buf).into_owned();
+                recorded.lock().unwrap().push(request.clone());
+                let body = format!("request rejected: {request}");
+                let response = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (base, received)
+}
+
+/// `GET path` on `127.0.0.1:port` over plain HTTP/1.1; the whole response as text.
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The lock every test binding the registered callback ports takes (see codex-login's flow
+/// tests), so parallel test binaries never race for 1455/1457.
+fn lock_fixed_callback_ports() -> std::fs::File {
+    let path = std::env::temp_dir().join("codex-login-fixed-callback-ports.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    file.lock().unwrap();
+    file
+}
+
+/// Pieces of `secret` that must not show: the whole, and its start, middle and end.
+fn fragments(secret: &str) -> Vec<String> {
+    const PIECE: usize = 12;
+    let mut pieces = vec![secret.to_owned()];
+    if secret.len() > 2 * PIECE && secret.is_ascii() {
+        let middle = secret.len() / 2 - PIECE / 2;
+        pieces.push(secret[..PIECE].to_owned());
+        pieces.push(secret[middle..middle + PIECE].to_owned());
+        pieces.push(secret[secret.len() - PIECE..].to_owned());
+    }
+    pieces
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echoing_token_endpoint_gets_no_secret_shown_logged_or_rendered_by_codex_login() {
+    use std::io::BufRead;
+    let _ports = lock_fixed_callback_ports();
+    let (issuer, received) = start_echo_server().await;
+    let home = Arc::new(Home::offline());
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!("issuer = \"{issuer}\"\n"),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(support::codex_bin())
+        .arg("login")
+        .env("CODEX_HOME", home.path())
+        .env("NO_BROWSER", "1")
+        .env_remove("RUST_LOG")
+        .env_remove("CODEX_ISSUER")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr_pipe).lines() {
+            let _ = lines_tx.send(line.unwrap());
+        }
+    });
+    let mut printed = String::new();
+    let auth_url = loop {
+        let line = lines_rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("codex login prints the sign-in URL");
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("/oauth/authorize?") {
+            break line.trim().to_owned();
+        }
+    };
+    let param = |name: &str| {
+        let start = auth_url.find(&format!("{name}=")).unwrap() + name.len() + 1;
+        let rest = &auth_url[start..];
+        rest[..rest.find('&').unwrap_or(rest.len())].to_owned()
+    };
+    let state = param("state");
+    let redirect = param("redirect_uri");
+    let port: u16 = redirect
+        .split("%3A")
+        .nth(2)
+        .and_then(|rest| rest.split("%2F").next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The code carries characters that form- and percent-encoding change.
+    let code = "ac/secret+code=with&chars 0123456789abcdef";
+    let encoded = "ac%2Fsecret%2Bcode%3Dwith%26chars%200123456789abcdef";
+    let page = http_get(
+        port,
+        &format!("/auth/callback?code={encoded}&state={state}"),
+    )
+    .await;
+    let status = blocking(move || child.wait().unwrap()).await;
+    reader.join().unwrap();
+    printed.extend(lines_rx.try_iter().map(|line| line + "\n"));
+    let log = std::fs::read_to_string(home.path().join("log").join("codex-login.log")).unwrap();
+
+    let sent = received.lock().unwrap().join("\n");
+    let verifier = sent
+        .split("code_verifier=")
+        .nth(1)
+        .map(|rest| rest.split(['&', '\r', '\n']).next().unwrap().to_owned())
+        .expect("the exchange sent a verifier");
+    assert!(verifier.len() >= 43, "{sent}");
+    assert!(
+        sent.contains("code=ac%2Fsecret%2Bcode%3Dwith%26chars+0123456789abcdef"),
+        "{sent}"
+    );
+    assert!(!status.success());
+    assert!(printed.contains("Token exchange failed"), "{printed}");
+    assert!(printed.contains("[REDACTED]"), "{printed}");
+    assert!(page.contains("[REDACTED]"), "{page}");
+    assert!(log.contains("[REDACTED]"), "{log}");
+    let form_code = "ac%2Fsecret%2Bcode%3Dwith%26chars+0123456789abcdef";
+    for (what, text) in [("stderr", &printed), ("page", &page), ("log", &log)] {
+        for secret in [code, form_code, encoded, verifier.as_str()] {
+            for piece in fragments(secret) {
+                assert!(
+                    !text.contains(&piece),
+                    "the {what} holds a piece of a sent secret:\n{text}"
+                );
+            }
+        }
+    }
+}
