@@ -795,36 +795,13 @@ impl AuthManager {
             run_blocking(move || store.check_writable()).await?;
         }
         let url = self.refresh_url()?;
-        let minted_by = base
-            .document()
-            .and_then(crate::issuer_guard::minting_issuer);
-        crate::issuer_guard::ensure_minting_issuer(
-            minted_by.as_deref(),
-            &url,
-            crate::issuer_guard::TokenUse::Refresh,
-        )
-        .map_err(|err| RefreshTokenError::Guard(GuardError::ForeignIssuer(err)))?;
+        identity_guard::ensure_refresh_at_minting_issuer(&base, &url)?;
         let client = self.http_client()?;
 
         match send_refresh_request(&client, &url, &refresh_token, reason).await {
             Ok(tokens) => {
-                if let Err(err) = identity_guard::check_refreshed_identity(
-                    &base,
-                    &tokens,
-                    &self.forced_chatgpt_workspace_ids,
-                ) {
-                    // The old refresh token may be spent, but these tokens are not ours to
-                    // keep: save nothing and never resend it.
-                    let error = RefreshTokenError::Guard(GuardError::ForeignIdentity(err));
-                    self.remember_failure(&refresh_token, &error);
-                    self.record_failure(&cached.source, &refresh_token, &error)
-                        .await;
-                    return Err(error);
-                }
-                let rotated = tokens
-                    .refresh_token
-                    .as_ref()
-                    .is_some_and(|new| *new != refresh_token);
+                self.refuse_foreign_identity(&base, &tokens, &cached.source, &refresh_token)
+                    .await?;
                 let mut document = base.document().cloned().unwrap_or_default();
                 if let Some(stored_tokens) = document.tokens.as_mut() {
                     if let Some(id_token) = tokens.id_token {
@@ -857,7 +834,6 @@ impl AuthManager {
                 if let Err(error) = save_rescue::save_refreshed(
                     &store,
                     &document,
-                    rotated,
                     &refresh_token,
                     &self.codex_home,
                     &cached.source,

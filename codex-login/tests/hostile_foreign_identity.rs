@@ -194,7 +194,8 @@ async fn foreign_identity_answers_are_refused_with_the_reason() {
             "user-a",
             "acct-b",
             &["acct-a"][..],
-            "another account (acct-b, not acct-a)",
+            "Login is restricted to workspace id(s) acct-a, but the token endpoint answered the \
+             refresh with tokens for acct-b",
         ),
     ] {
         let (err, home, before, requests) = refresh_with_answer(user, account, None, forced).await;

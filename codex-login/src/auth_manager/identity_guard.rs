@@ -4,13 +4,19 @@
 //! administrator's restrictions are enforced on every use. [`GuardError`] is what they return,
 //! inside [`super::RefreshTokenError::Guard`].
 
+use codex_auth_provider::SecretString;
+
 use crate::codex_auth::CodexAuth;
 use crate::flows::restrictions::LoginRestrictionError;
-use crate::issuer_guard::{ForeignIssuerError, issuer_of_id_token};
+use crate::issuer_guard::{
+    ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token, minting_issuer,
+};
 use crate::refresh::RefreshedTokens;
+use crate::resolution::CredentialSource;
 use crate::token_claims::{IdTokenClaims, decode_jwt_payload};
 
 use super::save_rescue::RefreshNotSaved;
+use super::{AuthManager, RefreshTokenError};
 
 /// A guard stopped a refresh or a use of the credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +44,38 @@ impl GuardError {
             Self::NotSaved(err) => err.guard != super::SpentTokenGuard::NotRotated,
             _ => true,
         }
+    }
+}
+
+/// Refuses to send `base`'s refresh token to `url` unless it is at the issuer that minted it.
+pub(super) fn ensure_refresh_at_minting_issuer(
+    base: &CodexAuth,
+    url: &url::Url,
+) -> Result<(), RefreshTokenError> {
+    let minted_by = base.document().and_then(minting_issuer);
+    ensure_minting_issuer(minted_by.as_deref(), url, TokenUse::Refresh)
+        .map_err(|err| RefreshTokenError::Guard(GuardError::ForeignIssuer(err)))
+}
+
+impl AuthManager {
+    /// [`check_refreshed_identity`] with this manager's forced workspaces. On a mismatch the
+    /// old refresh token may be spent, but the tokens are not ours to keep: nothing is saved
+    /// and the token is remembered and recorded so no process sends it again.
+    pub(super) async fn refuse_foreign_identity(
+        &self,
+        base: &CodexAuth,
+        tokens: &RefreshedTokens,
+        source: &CredentialSource,
+        refresh_token: &SecretString,
+    ) -> Result<(), RefreshTokenError> {
+        let Err(err) = check_refreshed_identity(base, tokens, &self.forced_chatgpt_workspace_ids)
+        else {
+            return Ok(());
+        };
+        let error = RefreshTokenError::Guard(GuardError::ForeignIdentity(err));
+        self.remember_failure(refresh_token, &error);
+        self.record_failure(source, refresh_token, &error).await;
+        Err(error)
     }
 }
 
@@ -168,6 +206,22 @@ pub(crate) fn check_refreshed_identity(
                 .unwrap_or_else(|| "no issuer".to_owned()),
         });
     }
+    // A forced workspace is checked first, so the error names the restriction.
+    if !forced_workspaces.is_empty() {
+        let account = new_id
+            .as_ref()
+            .and_then(|identity| identity.account.as_deref())
+            .or(new_access
+                .as_ref()
+                .and_then(|identity| identity.account.as_deref()))
+            .or(old_account);
+        if !account.is_some_and(|account| forced_workspaces.iter().any(|id| id == account)) {
+            return Err(ForeignIdentityError::WorkspaceNotAllowed {
+                allowed: forced_workspaces.to_vec(),
+                actual: account.unwrap_or("no workspace").to_owned(),
+            });
+        }
+    }
     let mut user_checks = Vec::new();
     let mut account_checks = Vec::new();
     if let Some(new_id) = &new_id {
@@ -192,21 +246,5 @@ pub(crate) fn check_refreshed_identity(
     if let Some((expected, actual)) = account_checks.into_iter().flatten().next() {
         return Err(ForeignIdentityError::AnotherAccount { expected, actual });
     }
-    if forced_workspaces.is_empty() {
-        return Ok(());
-    }
-    let account = new_id
-        .as_ref()
-        .and_then(|identity| identity.account.as_deref())
-        .or(new_access
-            .as_ref()
-            .and_then(|identity| identity.account.as_deref()))
-        .or(old_account);
-    match account {
-        Some(account) if forced_workspaces.iter().any(|id| id == account) => Ok(()),
-        other => Err(ForeignIdentityError::WorkspaceNotAllowed {
-            allowed: forced_workspaces.to_vec(),
-            actual: other.unwrap_or("no workspace").to_owned(),
-        }),
-    }
+    Ok(())
 }

@@ -81,11 +81,11 @@ fn not_saved_message(cause: &str, guard: SpentTokenGuard) -> String {
 }
 
 /// Saves `document` to `store` (retrying); on failure protects the spent `refresh_token`
-/// (when `rotated`) as the module docs describe and returns the error to report.
+/// (when `document` holds a rotated one) as the module docs describe and returns the error to
+/// report.
 pub(super) async fn save_refreshed(
     store: &SharedAuthStorage,
     document: &AuthDotJson,
-    rotated: bool,
     refresh_token: &SecretString,
     codex_home: &Path,
     source: &CredentialSource,
@@ -108,6 +108,10 @@ pub(super) async fn save_refreshed(
         }
     };
     tracing::error!("could not save the refreshed login: {cause}");
+    let rotated = document
+        .tokens
+        .as_ref()
+        .is_some_and(|tokens| tokens.refresh_token != *refresh_token);
     let guard = if !rotated {
         SpentTokenGuard::NotRotated
     } else if matches!(source, CredentialSource::Ephemeral) {
