@@ -78,8 +78,9 @@ pub fn recorded_failure(
 }
 
 /// Records that `refresh_token` must not be sent again because of `error`, replacing any
-/// earlier record (written atomically, `0600`). Only permanent refusals and unknown outcomes
-/// are recorded; other errors leave the record alone.
+/// earlier record (written atomically, `0600`). Only permanent refusals, unknown outcomes and
+/// answers a guard refused to save (recorded as unknown outcomes) are recorded; other errors
+/// leave the record alone.
 pub fn record_failure(
     codex_home: &Path,
     refresh_token: &SecretString,
