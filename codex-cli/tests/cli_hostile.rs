@@ -374,3 +374,36 @@ async fn an_echoing_token_endpoint_gets_no_secret_shown_logged_or_rendered_by_co
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_configured_for_another_issuer_removes_the_login_and_sends_it_nowhere() {
+    let (elsewhere, received) = start_echo_server().await;
+    let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
+    home.seed_chatgpt_login(3600);
+    let issuer = home.emulator().urls().issuer.clone();
+    let h = home.clone();
+    let revoke_url = format!("{elsewhere}/oauth/revoke");
+    let out = blocking(move || {
+        h.run_with_env(
+            &["logout"],
+            None,
+            &[("CODEX_REVOKE_TOKEN_URL_OVERRIDE", revoke_url.as_str())],
+        )
+    })
+    .await;
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "Warning: the token was not revoked: The stored login was issued by {issuer}, but revoking it would send its token to {elsewhere}"
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("Successfully logged out\n"), "{err}");
+    assert_eq!(code(&out), 0);
+    assert!(!home.auth_file().exists());
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "the other server saw nothing"
+    );
+    assert_eq!(home.emulator().stats().revoked, 0);
+}

@@ -61,8 +61,14 @@ impl SentSecrets {
         let form: String = form_urlencoded::byte_serialize(raw.as_bytes()).collect();
         let percent = form.replace('+', "%20");
         let json = serde_json::to_string(raw)
-            .map(|quoted| quoted[1..quoted.len() - 1].to_owned())
-            .unwrap_or_else(|_| raw.to_owned());
+            .ok()
+            .and_then(|quoted| {
+                quoted
+                    .strip_prefix('"')
+                    .and_then(|q| q.strip_suffix('"'))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| raw.to_owned());
         let candidates = [
             raw.to_owned(),
             lower_hex(&form),
