@@ -145,19 +145,14 @@ fn lower_hex(encoded: &str) -> String {
 pub async fn read_error_body(mut response: reqwest::Response, secrets: &SentSecrets) -> String {
     let mut bytes: Vec<u8> = Vec::new();
     let mut truncated = false;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_ERROR_BODY_BYTES - bytes.len();
-                if chunk.len() > room {
-                    bytes.extend_from_slice(&chunk[..room]);
-                    truncated = true;
-                    break;
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            Ok(None) | Err(_) => break,
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY_BYTES - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
         }
+        bytes.extend_from_slice(&chunk);
     }
     if truncated {
         let keep = bytes.len().saturating_sub(secrets.longest_form());
