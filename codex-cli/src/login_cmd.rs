@@ -399,10 +399,14 @@ pub fn logout(overrides: &[String]) -> u8 {
     };
     match runtime.block_on(flows::logout_with_revoke(&options)) {
         Ok(outcome) if outcome.removed => {
-            if let Revocation::Failed { reason, .. } = &outcome.revocation {
-                eprintln!(
+            match &outcome.revocation {
+                Revocation::Failed { reason, .. } => eprintln!(
                     "Warning: could not revoke the token at the server ({reason}); local credentials were removed."
-                );
+                ),
+                Revocation::ForeignIssuer(err) => eprintln!(
+                    "Warning: the token was not revoked: {err} Local credentials were removed."
+                ),
+                _ => {}
             }
             eprintln!("Successfully logged out");
             exit::OK

@@ -131,9 +131,6 @@ fn check_live(
     storage: codex_login::storage::SharedAuthStorage,
     resolved: ResolvedAuth,
 ) -> Result<LiveCheck, Box<Outcome>> {
-    if resolved.auth.auth_mode() == AuthMode::ApiKey {
-        return check_api_key(resolved.auth);
-    }
     let network = |message: String| {
         Box::new(Outcome::Failed {
             code: exit::NETWORK_ERROR,
@@ -149,28 +146,29 @@ fn check_live(
     manager_config.storage = Some(storage);
     manager_config.enable_codex_api_key_env = true;
     manager_config.http = Some(http);
-    runtime.block_on(async move {
-        // The credentials resolved above, not a second read of the store.
-        let manager = std::sync::Arc::new(AuthManager::with_resolved(manager_config, resolved));
+    // The credentials resolved above, not a second read of the store.
+    let manager = std::sync::Arc::new(AuthManager::with_resolved(manager_config, resolved));
+    let auth = runtime.block_on(async {
         match manager.try_auth().await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                return Err(Box::new(Outcome::NotLoggedIn));
-            }
-            Err(err) if err.requires_new_login() => {
-                return Err(Box::new(Outcome::Failed {
-                    code: exit::NEEDS_LOGIN,
-                    message: err.to_string(),
-                }));
-            }
-            Err(codex_login::RefreshTokenError::Storage(err)) => {
-                return Err(Box::new(Outcome::Failed {
-                    code: exit::STORAGE_ERROR,
-                    message: err.to_string(),
-                }));
-            }
-            Err(err) => return Err(network(err.to_string())),
+            Ok(Some(auth)) => Ok(auth),
+            Ok(None) => Err(Box::new(Outcome::NotLoggedIn)),
+            Err(err) if err.requires_new_login() => Err(Box::new(Outcome::Failed {
+                code: exit::NEEDS_LOGIN,
+                message: err.to_string(),
+            })),
+            Err(codex_login::RefreshTokenError::Storage(err)) => Err(Box::new(Outcome::Failed {
+                code: exit::STORAGE_ERROR,
+                message: err.to_string(),
+            })),
+            Err(err) => Err(network(err.to_string())),
         }
+    })?;
+    // The manager enforced the administrator's restrictions above, API keys included.
+    if auth.auth_mode() == AuthMode::ApiKey {
+        drop(runtime);
+        return check_api_key(auth);
+    }
+    runtime.block_on(async move {
         let source: SharedAuthSource = manager.clone();
         let backend = BackendClient::builder(config.chatgpt_base_url.clone())
             .auth_source(source)

@@ -306,15 +306,14 @@ async fn logout_still_removes_credentials_when_revoke_fails() {
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
     home.seed_chatgpt_login(3600);
     let h = home.clone();
-    // A revoke endpoint that refuses connections.
+    // A revoke endpoint at the issuer that minted the login (tokens go nowhere else) that
+    // fails: the emulator has no such route.
+    let revoke_url = format!("{}/oauth/revoke-gone", home.emulator().urls().issuer);
     let out = blocking(move || {
         h.run_with_env(
             &["logout"],
             None,
-            &[(
-                "CODEX_REVOKE_TOKEN_URL_OVERRIDE",
-                "http://127.0.0.1:9/oauth/revoke",
-            )],
+            &[("CODEX_REVOKE_TOKEN_URL_OVERRIDE", revoke_url.as_str())],
         )
     })
     .await;

@@ -20,8 +20,14 @@
 
 mod agent_readiness;
 mod agent_task_recovery;
+mod identity_guard;
 mod preloaded;
 pub mod refresh_window;
+mod restriction_guard;
+mod save_rescue;
+
+pub use identity_guard::{ForeignIdentityError, GuardError};
+pub use save_rescue::{RefreshNotSaved, SpentTokenGuard};
 
 use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;
@@ -98,6 +104,10 @@ pub enum RefreshTokenError {
     /// or run task failed.
     #[error(transparent)]
     AgentIdentity(AgentIdentityError),
+    /// A guard stopped the refresh or the use (foreign issuer or identity, an unsaved
+    /// refresh, an administrator's restriction); see [`GuardError`].
+    #[error(transparent)]
+    Guard(GuardError),
 }
 
 impl RefreshTokenError {
@@ -128,6 +138,7 @@ impl RefreshTokenError {
         match self {
             Self::Permanent { .. } => true,
             Self::AgentIdentity(err) => err.requires_new_login(),
+            Self::Guard(err) => err.requires_new_login(),
             _ => false,
         }
     }
@@ -196,8 +207,11 @@ pub struct AuthManagerConfig {
     /// requests as an agent identity bound to its account and user.
     pub use_agent_identity: bool,
     /// Workspaces an agent identity must belong to (empty: any); checked
-    /// before its run task is registered.
+    /// before its run task is registered. Also enforced on every use of a
+    /// ChatGPT login and on every refresh answer.
     pub forced_chatgpt_workspace_ids: Vec<String>,
+    /// `forced_login_method`, enforced on every use.
+    pub forced_login_method: Option<crate::flows::ForcedLoginMethod>,
     /// Endpoints, retries and failure memory for agent identities.
     pub agent_identity: AgentIdentityOptions,
 }
@@ -218,6 +232,7 @@ impl fmt::Debug for AuthManagerConfig {
                 "forced_chatgpt_workspace_ids",
                 &self.forced_chatgpt_workspace_ids,
             )
+            .field("forced_login_method", &self.forced_login_method)
             .field("agent_identity", &self.agent_identity)
             .finish_non_exhaustive()
     }
@@ -240,6 +255,7 @@ impl AuthManagerConfig {
             http: None,
             use_agent_identity: false,
             forced_chatgpt_workspace_ids: Vec::new(),
+            forced_login_method: None,
             agent_identity: AgentIdentityOptions::default(),
         }
     }
@@ -254,6 +270,7 @@ impl AuthManagerConfig {
         manager.refresh_token_url = Some(config.refresh_token_url.clone());
         manager.use_agent_identity = config.use_agent_identity;
         manager.forced_chatgpt_workspace_ids = config.forced_chatgpt_workspace_ids.clone();
+        manager.forced_login_method = config.forced_login_method;
         manager.agent_identity.chatgpt_base_url = config.chatgpt_base_url.clone();
         manager.agent_identity.authapi_base_url = Some(config.authapi_base_url());
         manager.agent_identity.jwks_base_url = Some(config.jwks_base_url());
@@ -289,6 +306,7 @@ pub struct AuthManager {
     refresh_gate: tokio::sync::Mutex<()>,
     use_agent_identity: bool,
     forced_chatgpt_workspace_ids: Vec<String>,
+    forced_login_method: Option<crate::flows::ForcedLoginMethod>,
     agent_identity: AgentIdentityOptions,
     /// Serialises readying agent identities (one registration at a time).
     agent_gate: tokio::sync::Mutex<()>,
@@ -359,6 +377,7 @@ impl AuthManager {
             refresh_gate: tokio::sync::Mutex::new(()),
             use_agent_identity: config.use_agent_identity,
             forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids,
+            forced_login_method: config.forced_login_method,
             agent_identity: config.agent_identity,
             agent_gate: tokio::sync::Mutex::new(()),
             agent_fallback: AtomicBool::new(false),
@@ -426,6 +445,10 @@ impl AuthManager {
                 tracing::warn!("could not ready the agent identity: {err}");
                 None
             }
+            Err(RefreshTokenError::Guard(GuardError::Restricted(err))) => {
+                tracing::warn!("{err}");
+                None
+            }
             Err(err) => {
                 tracing::warn!("could not refresh the access token: {err}");
                 self.auth_cached()
@@ -439,6 +462,7 @@ impl AuthManager {
     /// `use_agent_identity`, a managed ChatGPT login gets its bound identity
     /// (or Bearer for the session when registration is unavailable).
     pub async fn try_auth(&self) -> Result<Option<CodexAuth>, RefreshTokenError> {
+        self.enforce_restrictions().await?;
         let (resolved, generation) = self.snapshot();
         let Some(resolved) = resolved else {
             return Ok(None);
@@ -710,6 +734,7 @@ impl AuthManager {
         reason: RefreshReason,
         observed_generation: u64,
     ) -> Result<RefreshOutcome, RefreshTokenError> {
+        self.enforce_restrictions().await?;
         let _gate = self.refresh_gate.lock().await;
 
         let (resolved, generation) = self.snapshot();
@@ -780,10 +805,13 @@ impl AuthManager {
             run_blocking(move || store.check_writable()).await?;
         }
         let url = self.refresh_url()?;
+        identity_guard::ensure_refresh_at_minting_issuer(&base, &url)?;
         let client = self.http_client()?;
 
         match send_refresh_request(&client, &url, &refresh_token, reason).await {
             Ok(tokens) => {
+                self.refuse_foreign_identity(&base, &tokens, &cached.source, &refresh_token)
+                    .await?;
                 let mut document = base.document().cloned().unwrap_or_default();
                 if let Some(stored_tokens) = document.tokens.as_mut() {
                     if let Some(id_token) = tokens.id_token {
@@ -813,8 +841,19 @@ impl AuthManager {
                         return Err(error);
                     }
                 };
-                let save_store = Arc::clone(&store);
-                run_blocking(move || save_store.save(&document)).await?;
+                if let Err(error) = save_rescue::save_refreshed(
+                    &store,
+                    &document,
+                    &refresh_token,
+                    &self.codex_home,
+                    &cached.source,
+                )
+                .await
+                {
+                    // Keep what was received: this process goes on with the new tokens.
+                    self.adopt_received(refreshed, cached.source);
+                    return Err(error);
+                }
                 drop(lock);
                 self.adopt_received(refreshed, cached.source);
                 Ok(RefreshOutcome::Refreshed)
@@ -977,6 +1016,9 @@ impl AuthSource for AuthManager {
                         AuthSourceError::Transient(err.to_string())
                     })
                 }
+                Err(RefreshTokenError::Guard(GuardError::Restricted(err))) => {
+                    Err(AuthSourceError::ReauthRequired(err.to_string()))
+                }
                 Err(err) => {
                     // A still-valid access token keeps working through a
                     // failed proactive refresh.
@@ -990,6 +1032,9 @@ impl AuthSource for AuthManager {
                     Err(match err {
                         RefreshTokenError::Permanent { message, .. } => {
                             AuthSourceError::ReauthRequired(message)
+                        }
+                        err @ RefreshTokenError::Guard(_) if err.requires_new_login() => {
+                            AuthSourceError::ReauthRequired(err.to_string())
                         }
                         RefreshTokenError::Transient(message)
                         | RefreshTokenError::OutcomeUnknown(message) => {

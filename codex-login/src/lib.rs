@@ -18,10 +18,12 @@ pub mod config;
 pub mod environment;
 pub mod flows;
 pub mod http_client;
+pub mod issuer_guard;
 pub mod recovery;
 pub mod refresh;
 pub mod refresh_failure_record;
 pub mod resolution;
+pub mod secret_scrub;
 pub mod storage;
 pub mod token_claims;
 

@@ -8,6 +8,7 @@
 //! have rotated the token, so it must not be sent again blindly).
 
 use crate::http_client::{CredentialUrlError, ensure_credential_safe_url};
+use crate::secret_scrub::{SentSecrets, read_error_body};
 use codex_auth_provider::SecretString;
 use serde_json::Value;
 use std::fmt;
@@ -256,6 +257,18 @@ pub async fn send_refresh_request(
         .await
         .map_err(|err| classify_transport_failure(&err))?;
     let status = response.status();
+    if !status.is_success() {
+        // A server or proxy may echo the request: keep the token out of the
+        // error text (which is shown and logged), and read a bounded body.
+        let sent = SentSecrets::new().with(refresh_token);
+        let body = read_error_body(response, &sent).await;
+        return Err(match classify_refresh_failure(status.as_u16(), &body) {
+            RefreshRequestError::Transient(message) => {
+                RefreshRequestError::Transient(sent.shown(&message))
+            }
+            other => other,
+        });
+    }
     let body = codex_auth_provider::bounded_body::read_capped_text(
         response,
         codex_auth_provider::bounded_body::MAX_AUTH_RESPONSE_BYTES,
@@ -269,16 +282,6 @@ pub async fn send_refresh_request(
             detail: too_large.to_string(),
         },
     })?;
-    if !status.is_success() {
-        // A server or proxy may echo the request: keep the token out of the
-        // error text (which is shown and logged).
-        let body = if refresh_token.len() >= 8 {
-            body.replace(refresh_token.expose(), codex_auth_provider::REDACTED)
-        } else {
-            body
-        };
-        return Err(classify_refresh_failure(status.as_u16(), &body));
-    }
     parse_refresh_response(&body).ok_or_else(|| RefreshRequestError::OutcomeUnknown {
         detail: format!(
             "the token endpoint answered {status} with a body that is not a token response \

@@ -76,18 +76,19 @@ pub fn recorded_failure(
 }
 
 /// Records that `refresh_token` must not be sent again because of `error`, replacing any
-/// earlier record (written atomically, `0600`). Only permanent refusals and unknown outcomes
-/// are recorded; other errors leave the record alone.
+/// earlier record (written atomically, `0600`). Only permanent refusals, unknown outcomes and
+/// answers a guard refused to save (recorded as unknown outcomes) are recorded; other errors
+/// leave the record alone.
 pub fn record_failure(
     codex_home: &Path,
     refresh_token: &SecretString,
     error: &RefreshTokenError,
 ) -> Result<(), StorageError> {
     let (outcome, message) = match error {
-        RefreshTokenError::OutcomeUnknown(message) => ("unknown", message.as_str()),
-        RefreshTokenError::Permanent { reason, message } => {
-            (reason_name(*reason), message.as_str())
-        }
+        RefreshTokenError::OutcomeUnknown(message) => ("unknown", message.clone()),
+        RefreshTokenError::Permanent { reason, message } => (reason_name(*reason), message.clone()),
+        // The issuer answered with tokens that were not saved: the token may be spent.
+        RefreshTokenError::Guard(guard) => ("unknown", guard.to_string()),
         _ => return Ok(()),
     };
     let record = json!({

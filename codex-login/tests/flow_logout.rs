@@ -13,7 +13,9 @@ use codex_login::flows::{
     Revocation, RevokedTokenKind, logout_manager_with_revoke, logout_with_revoke,
 };
 use codex_login::{AuthManager, AuthManagerConfig};
-use flow_support::{emulator, http, logout_options, seed_chatgpt_auth};
+use flow_support::{
+    emulator, http, logout_options, seed_chatgpt_auth, seed_chatgpt_auth_minted_by,
+};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -24,9 +26,8 @@ async fn logout_with_revoke_revokes_refresh_token_then_removes_auth() {
     let emulator = emulator(true).await;
     let tokens = emulator.issue_chatgpt_tokens(IssueTokens::default());
     let home = tempfile::tempdir().unwrap();
-    seed_chatgpt_auth(home.path(), &tokens);
-
     let revoke = MockServer::start().await;
+    seed_chatgpt_auth_minted_by(home.path(), &tokens, &revoke.uri());
     Mock::given(method("POST"))
         .and(path("/oauth/revoke"))
         .and(header("content-type", "application/json"))
@@ -125,8 +126,8 @@ async fn stalled_revoke_times_out_and_still_logs_out() {
     let emulator = emulator(true).await;
     let tokens = emulator.issue_chatgpt_tokens(IssueTokens::default());
     let home = tempfile::tempdir().unwrap();
-    seed_chatgpt_auth(home.path(), &tokens);
     let revoke = MockServer::start().await;
+    seed_chatgpt_auth_minted_by(home.path(), &tokens, &revoke.uri());
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
         .mount(&revoke)

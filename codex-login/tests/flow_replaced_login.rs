@@ -16,7 +16,9 @@ use codex_login::flows::{
     login_with_access_token, login_with_api_key,
 };
 use codex_login::storage::CredentialStoreMode;
-use flow_support::{emulator, http, read_auth_json, seed_chatgpt_auth};
+use flow_support::{
+    emulator, http, read_auth_json, seed_chatgpt_auth, seed_chatgpt_auth_minted_by,
+};
 use serde_json::json;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -179,8 +181,10 @@ async fn api_key_login_succeeds_when_the_revoke_endpoint_is_down() {
 async fn access_token_login_succeeds_when_the_revoke_endpoint_fails() {
     let emulator = emulator(true).await;
     let home = tempfile::tempdir().unwrap();
-    seeded_chatgpt_login(&emulator, home.path()).await;
+    let old = seeded_chatgpt_login(&emulator, home.path()).await;
     let revoke = MockServer::start().await;
+    // The mock stands in for the issuer that minted the login (tokens go nowhere else).
+    seed_chatgpt_auth_minted_by(home.path(), &old, &revoke.uri());
     Mock::given(any())
         .respond_with(ResponseTemplate::new(500).set_body_string("revocation backend down"))
         .expect(1)
@@ -268,6 +272,7 @@ async fn revocation_runs_after_the_new_login_is_saved_and_the_lock_released() {
     let home = tempfile::tempdir().unwrap();
     let old = seeded_chatgpt_login(&emulator, home.path()).await;
     let revoke = MockServer::start().await;
+    seed_chatgpt_auth_minted_by(home.path(), &old, &revoke.uri());
     Mock::given(any())
         .respond_with(
             ResponseTemplate::new(200)

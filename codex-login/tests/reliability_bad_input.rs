@@ -336,6 +336,8 @@ async fn drive_token_response(emu: Arc<EmulatorHandle>, case: Case) -> Result<St
         Err(err @ RefreshTokenError::OutcomeUnknown(_)) => (format!("OutcomeUnknown: {err}"), true),
         Err(err @ RefreshTokenError::Permanent { .. }) => (format!("Permanent: {err}"), true),
         Err(err @ RefreshTokenError::Transient(_)) => (format!("Transient: {err}"), false),
+        // An answer for another identity (issue 13, point 4) is refused and recorded.
+        Err(err @ RefreshTokenError::Guard(_)) => (format!("Guard: {err}"), true),
         Err(other) => return Err(format!("refresh gave an unexpected error: {other:?}")),
         Ok(outcome) => return Err(format!("refresh succeeded: {outcome:?}")),
     };

@@ -28,6 +28,7 @@ use crate::http_client::{
     CredentialUrlError, HttpClientError, HttpClientFactory, ensure_credential_safe_url,
 };
 use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER, extract_error_code};
+use crate::secret_scrub::{SentSecrets, read_error_body};
 use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a device code stays valid, as the prompt tells the user.
@@ -456,12 +457,19 @@ async fn poll_once(
         Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
     };
     let status = response.status();
-    let body = match read_capped_text(response, MAX_AUTH_RESPONSE_BYTES).await {
-        Ok(body) => body,
-        Err(err) if err.is_too_large() => {
-            return Err(DeviceCodeError::PollResponse(err.to_string()));
+    let sent = SentSecrets::new()
+        .with(&code.device_auth_id)
+        .with(&code.user_code);
+    let body = if status.is_success() {
+        match read_capped_text(response, MAX_AUTH_RESPONSE_BYTES).await {
+            Ok(body) => body,
+            Err(err) if err.is_too_large() => {
+                return Err(DeviceCodeError::PollResponse(err.to_string()));
+            }
+            Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
         }
-        Err(err) => return Ok(PollOutcome::Transient(error_chain(&err))),
+    } else {
+        read_error_body(response, &sent).await
     };
     if status.is_success() {
         let parsed: PollSuccess = serde_json::from_str(&body).map_err(|err| {
@@ -483,7 +491,7 @@ async fn poll_once(
         ));
     }
     let code_text = extract_error_code(&body).unwrap_or_default();
-    let detail = parse_token_endpoint_error(&body);
+    let detail = sent.shown(&parse_token_endpoint_error(&body));
     if code_text.contains("denied") {
         return Err(DeviceCodeError::Denied { detail });
     }

@@ -18,7 +18,9 @@ use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
 use crate::auth_manager::AuthManager;
 use crate::config::CodexConfig;
 use crate::http_client::{ClientOptions, HttpClientFactory, ensure_credential_safe_url};
+use crate::issuer_guard::{ForeignIssuerError, TokenUse, ensure_minting_issuer, minting_issuer};
 use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
+use crate::secret_scrub::{SentSecrets, read_error_body};
 use crate::storage::{
     CredentialStoreMode, EphemeralAuthStorage, FileAuthStorage, SharedAuthStorage, StorageError,
     storage_for_mode,
@@ -137,6 +139,9 @@ pub enum Revocation {
     /// Nothing to revoke (not logged in, an API key, an agent identity, host-supplied tokens,
     /// or an unreadable store).
     NotAttempted(String),
+    /// The revoke endpoint is not at the issuer that minted the token, so it was not sent
+    /// (the local credentials are gone anyway).
+    ForeignIssuer(ForeignIssuerError),
 }
 
 impl fmt::Display for Revocation {
@@ -152,6 +157,7 @@ impl fmt::Display for Revocation {
                 )
             }
             Self::NotAttempted(reason) => write!(f, "not_revoked: {reason}"),
+            Self::ForeignIssuer(err) => write!(f, "not_revoked: {err}"),
         }
     }
 }
@@ -183,6 +189,8 @@ pub enum LogoutError {
 pub(crate) struct RevocationTarget {
     pub token: SecretString,
     pub kind: RevokedTokenKind,
+    /// The issuer that minted the token (the id token's `iss`), when known.
+    pub minted_by: Option<String>,
 }
 
 /// The token a stored login should be revoked with: its refresh token, else its access token;
@@ -201,16 +209,19 @@ pub(crate) fn revocation_target(document: &AuthDotJson) -> Result<RevocationTarg
     let Some(tokens) = &document.tokens else {
         return Err("the stored ChatGPT login has no tokens".to_owned());
     };
+    let minted_by = minting_issuer(document);
     if !tokens.refresh_token.is_empty() {
         return Ok(RevocationTarget {
             token: tokens.refresh_token.clone(),
             kind: RevokedTokenKind::RefreshToken,
+            minted_by,
         });
     }
     if !tokens.access_token.is_empty() {
         return Ok(RevocationTarget {
             token: tokens.access_token.clone(),
             kind: RevokedTokenKind::AccessToken,
+            minted_by,
         });
     }
     Err("the stored ChatGPT login has empty tokens".to_owned())
@@ -309,6 +320,9 @@ pub(crate) async fn send_revocation(
     if let Err(err) = ensure_credential_safe_url(&url) {
         return failed(err.to_string());
     }
+    if let Err(err) = ensure_minting_issuer(target.minted_by.as_deref(), &url, TokenUse::Revoke) {
+        return Revocation::ForeignIssuer(err);
+    }
     let client = match http.client(&ClientOptions {
         request_timeout: timeout,
         ..ClientOptions::default()
@@ -331,13 +345,9 @@ pub(crate) async fn send_revocation(
         Ok(response) if response.status().is_success() => Revocation::Revoked(kind),
         Ok(response) => {
             let status = response.status();
-            let detail = codex_auth_provider::bounded_body::read_capped_text(
-                response,
-                codex_auth_provider::bounded_body::MAX_AUTH_RESPONSE_BYTES,
-            )
-            .await
-            .map(|body| parse_token_endpoint_error(&body))
-            .unwrap_or_else(|err| error_chain(&err));
+            let sent = SentSecrets::new().with(&target.token);
+            let body = read_error_body(response, &sent).await;
+            let detail = sent.shown(&parse_token_endpoint_error(&body));
             failed(format!(
                 "failed to revoke {}: {status}: {detail}",
                 kind.hint()
@@ -359,6 +369,9 @@ pub async fn logout_with_revoke(options: &LogoutOptions) -> Result<LogoutOutcome
     match &revocation {
         Revocation::Failed { reason, .. } => {
             warn!(%reason, "token revocation failed; local credentials were removed anyway");
+        }
+        Revocation::ForeignIssuer(err) => {
+            warn!(error = %err, "token not revoked; local credentials were removed anyway");
         }
         other => info!(removed, revocation = %other, "logged out"),
     }

@@ -193,7 +193,7 @@ pub fn enforce_login_restrictions(
     );
     let violation = match resolved {
         Ok(None) => None,
-        Ok(Some(resolved)) => check(&resolved.auth, restrictions),
+        Ok(Some(resolved)) => check_restrictions(&resolved.auth, restrictions),
         Err(err) if !restrictions.forced_chatgpt_workspace_ids.is_empty() => {
             Some(RestrictionViolation::Unreadable {
                 reason: err.to_string(),
@@ -208,14 +208,18 @@ pub fn enforce_login_restrictions(
         return Ok(());
     };
     warn!(%violation, "login restriction violated; removing stored credentials");
-    let removal_error = clear_all(target, storage).err();
+    let removal_error = clear_all_stores(target, storage).err();
     Err(LoginRestrictionError {
         violation,
         removal_error,
     })
 }
 
-fn check(auth: &CodexAuth, restrictions: &LoginRestrictions) -> Option<RestrictionViolation> {
+/// The restriction `auth` breaks, if any (no I/O).
+pub(crate) fn check_restrictions(
+    auth: &CodexAuth,
+    restrictions: &LoginRestrictions,
+) -> Option<RestrictionViolation> {
     let is_api_key = auth.is_api_key_auth();
     match restrictions.forced_login_method {
         Some(ForcedLoginMethod::Api) if !is_api_key => {
@@ -254,7 +258,11 @@ fn workspace_of(auth: &CodexAuth) -> Option<String> {
     id.filter(|id| !id.is_empty())
 }
 
-fn clear_all(target: &RestrictionTarget, configured: SharedAuthStorage) -> Result<(), String> {
+/// Clears every store under `auth.json.lock` (blocking); the first failure is returned.
+pub(crate) fn clear_all_stores(
+    target: &RestrictionTarget,
+    configured: SharedAuthStorage,
+) -> Result<(), String> {
     let lock = AuthFileLock::acquire_blocking(
         &target.codex_home,
         DEFAULT_LOCK_WAIT.min(Duration::from_secs(10)),

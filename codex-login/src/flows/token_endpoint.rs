@@ -6,6 +6,10 @@ use serde::Deserialize;
 use tracing::{debug, warn};
 
 use super::error_text::error_chain;
+use crate::issuer_guard::{
+    ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token,
+};
+use crate::secret_scrub::{SentSecrets, read_error_body};
 
 /// `grant_type` of the RFC 8693 token exchange that turns an id token into an API key.
 pub const TOKEN_EXCHANGE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -47,6 +51,9 @@ pub enum TokenExchangeError {
     /// A success status whose body lacked the expected tokens.
     #[error("token endpoint returned an unexpected response: {0}")]
     InvalidResponse(String),
+    /// The token would have gone to an issuer that did not mint it; nothing was sent.
+    #[error(transparent)]
+    ForeignIssuer(#[from] ForeignIssuerError),
 }
 
 /// The token endpoint for an issuer: `<issuer>/oauth/token`.
@@ -55,11 +62,13 @@ pub fn token_endpoint(issuer: &str) -> String {
 }
 
 /// POSTs `form` to the token endpoint and returns the body of a success answer; a transport
-/// failure or a non-success status becomes the matching [`TokenExchangeError`].
+/// failure or a non-success status becomes the matching [`TokenExchangeError`]. An error body
+/// is read only up to a bound, and nothing of `sent` survives in the error's text.
 async fn post_token_form(
     client: &reqwest::Client,
     url: &str,
     form: &[(&str, &str)],
+    sent: &SentSecrets,
 ) -> Result<String, TokenExchangeError> {
     let request_failed = |err: reqwest::Error| TokenExchangeError::Request {
         url: url.to_owned(),
@@ -72,25 +81,31 @@ async fn post_token_form(
         .await
         .map_err(request_failed)?;
     let status = response.status();
-    let body = read_capped_text(response, MAX_AUTH_RESPONSE_BYTES)
+    if !status.is_success() {
+        let body = read_error_body(response, sent).await;
+        return Err(TokenExchangeError::Status {
+            status: status.as_u16(),
+            detail: sent.shown(&parse_token_endpoint_error(&body)),
+        });
+    }
+    read_capped_text(response, MAX_AUTH_RESPONSE_BYTES)
         .await
         .map_err(|err| TokenExchangeError::Request {
             url: url.to_owned(),
             message: error_chain(&err),
-        })?;
-    if !status.is_success() {
-        return Err(TokenExchangeError::Status {
-            status: status.as_u16(),
-            detail: parse_token_endpoint_error(&body),
-        });
-    }
-    Ok(body)
+        })
 }
 
-/// Parses a success body into `T` (the body itself is never put in the error: it holds tokens).
-fn parse_success_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, TokenExchangeError> {
+/// Parses a success body into `T` (the body itself is never put in the error: it holds tokens;
+/// the parser's message is scrubbed of `sent` as well).
+fn parse_success_body<T: serde::de::DeserializeOwned>(
+    body: &str,
+    sent: &SentSecrets,
+) -> Result<T, TokenExchangeError> {
     serde_json::from_str(body).map_err(|err| {
-        TokenExchangeError::InvalidResponse(format!("body is not the expected JSON ({err})"))
+        TokenExchangeError::InvalidResponse(
+            sent.shown(&format!("body is not the expected JSON ({err})")),
+        )
     })
 }
 
@@ -119,8 +134,9 @@ pub async fn exchange_code_for_tokens(
         ("client_id", client_id),
         ("code_verifier", code_verifier.expose()),
     ];
-    let body = post_token_form(client, &url, &form).await?;
-    let parsed: CodeExchangeResponse = parse_success_body(&body)?;
+    let sent = SentSecrets::new().with(code).with(code_verifier);
+    let body = post_token_form(client, &url, &form, &sent).await?;
+    let parsed: CodeExchangeResponse = parse_success_body(&body, &sent)?;
     let missing = |name: &str| TokenExchangeError::InvalidResponse(format!("missing `{name}`"));
     Ok(ExchangedTokens {
         id_token: SecretString::new(parsed.id_token.ok_or_else(|| missing("id_token"))?),
@@ -149,6 +165,13 @@ pub async fn obtain_api_key(
 ) -> Result<SecretString, TokenExchangeError> {
     let url = token_endpoint(issuer);
     debug!(%url, "exchanging id token for an API key");
+    if let Ok(destination) = url::Url::parse(&url) {
+        ensure_minting_issuer(
+            issuer_of_id_token(id_token.expose()).as_deref(),
+            &destination,
+            TokenUse::Exchange,
+        )?;
+    }
     let form = [
         ("grant_type", TOKEN_EXCHANGE_GRANT_TYPE),
         ("client_id", client_id),
@@ -156,8 +179,9 @@ pub async fn obtain_api_key(
         ("subject_token", id_token.expose()),
         ("subject_token_type", ID_TOKEN_TYPE),
     ];
-    let body = post_token_form(client, &url, &form).await?;
-    let parsed: ApiKeyExchangeResponse = parse_success_body(&body)?;
+    let sent = SentSecrets::new().with(id_token);
+    let body = post_token_form(client, &url, &form, &sent).await?;
+    let parsed: ApiKeyExchangeResponse = parse_success_body(&body, &sent)?;
     match parsed.access_token {
         Some(key) if !key.is_empty() => Ok(SecretString::new(key)),
         _ => Err(TokenExchangeError::InvalidResponse(

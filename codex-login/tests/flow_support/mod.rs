@@ -177,6 +177,29 @@ pub fn seed_chatgpt_auth(home: &Path, tokens: &codex_emulator::IssuedTokens) {
         .expect("seed auth.json");
 }
 
+/// [`seed_chatgpt_auth`] with the id token's `iss` set to `issuer` (the payload is rewritten;
+/// id token signatures are not checked), for tests whose revoke endpoint is a mock at
+/// `issuer`: tokens are only ever sent back to the issuer that minted them.
+pub fn seed_chatgpt_auth_minted_by(
+    home: &Path,
+    tokens: &codex_emulator::IssuedTokens,
+    issuer: &str,
+) {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = tokens.id_token.split('.').collect();
+    let mut claims: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+    claims["iss"] = Value::String(issuer.to_owned());
+    let mut reissued = tokens.clone();
+    reissued.id_token = format!(
+        "{}.{}.{}",
+        parts[0],
+        engine.encode(claims.to_string()),
+        parts[2]
+    );
+    seed_chatgpt_auth(home, &reissued);
+}
+
 /// Exclusive use of the registered callback ports 1455/1457 across test threads *and* test
 /// processes (another `cargo test` may run at the same time): a file lock in the temp dir.
 /// Other tests that bind these ports should take the same lock.
