@@ -12,7 +12,6 @@ use codex_login::flows::{
     self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
     LogoutOptions, Revocation, ensure_login_method_allowed,
 };
-use codex_login::storage::storage_for_mode;
 use std::io::{IsTerminal, Read, Write};
 
 const API_KEY_TTY_HINT: &str = "--with-api-key expects the API key on stdin. Try piping it, e.g. `printenv OPENAI_API_KEY | codex login --with-api-key`.";
@@ -29,7 +28,7 @@ pub fn status(overrides: &[String]) -> u8 {
             return exit::FAILURE;
         }
     };
-    let storage = storage_for_mode(&config.codex_home, config.credential_store);
+    let storage = context::storage(&config);
     let document = match storage.load() {
         Ok(Some(document)) => document,
         Ok(None) => {
@@ -134,7 +133,7 @@ fn target(config: &CodexConfig) -> CredentialTarget {
     CredentialTarget {
         codex_home: config.codex_home.clone(),
         store_mode: config.credential_store,
-        storage: None,
+        storage: context::profile_storage(config),
     }
 }
 
@@ -204,6 +203,7 @@ fn access_token_login(config: &CodexConfig) -> Result<(), LoginFailure> {
 fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
     ensure_allowed(LoginKind::Chatgpt, config)?;
     let mut options = DeviceCodeOptions::from_config(config, context::http_factory()?);
+    options.storage = context::profile_storage(config);
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
@@ -219,6 +219,7 @@ fn device_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), Log
 fn browser_login(config: &CodexConfig, client_id: Option<&str>) -> Result<(), LoginFailure> {
     ensure_allowed(LoginKind::Chatgpt, config)?;
     let mut options = LoginServerOptions::from_config(config, context::http_factory()?);
+    options.storage = context::profile_storage(config);
     if let Some(client_id) = client_id {
         options.client_id = client_id.to_owned();
     }
