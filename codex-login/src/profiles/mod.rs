@@ -31,10 +31,10 @@ pub const CODEX_PROFILE_ENV_VAR: &str = "CODEX_PROFILE";
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     /// No profile has this name.
-    #[error("no profile named {0:?}; `codex profile list` shows the profiles")]
+    #[error("no profile named '{0}'; `codex profile list` shows the profiles")]
     NotFound(ProfileName),
     /// The new name is taken.
-    #[error("a profile named {0:?} already exists")]
+    #[error("a profile named '{0}' already exists")]
     Exists(ProfileName),
     /// Profiles need a store on disk or in the keyring.
     #[error("profiles cannot be used with cli_auth_credentials_store = \"ephemeral\"")]

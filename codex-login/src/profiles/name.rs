@@ -28,7 +28,7 @@ pub enum ProfileNameError {
     #[error("the profile name {0:?} contains a path separator; use one word like `work`")]
     Separator(String),
     /// The name contains a control character (shown escaped).
-    #[error("the profile name {0:?} contains a control character")]
+    #[error("the profile name \"{0}\" contains a control character")]
     Control(String),
     /// The name starts with `.` (covers `.` and `..`).
     #[error("the profile name {0:?} starts with `.`; names like `.` and `..` are not allowed")]
