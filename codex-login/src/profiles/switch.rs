@@ -169,7 +169,11 @@ pub fn finish_interrupted_switch(
         Some(store) => store.load()?,
         None => None,
     };
-    let arrived = target_document.is_none() || target_document == home_document;
+    let arrived = match (&target_document, &home_document) {
+        (None, _) => true,
+        (Some(target), Some(home)) => same_login(target, home),
+        (Some(_), None) => false,
+    };
     if arrived {
         // Step 3 happened: drop the target's old copy and finish.
         if let Some(store) = target_store {
@@ -179,8 +183,8 @@ pub fn finish_interrupted_switch(
         marker.active = Some(target.as_str().to_owned());
     } else if let Some(from) = marker.active_name()
         && let Some(store) = existing_inactive_store(codex_home, &from, mode)
-        && home_document.is_some()
-        && store.load()? == home_document
+        && let Some(home) = &home_document
+        && store.load()?.is_some_and(|copy| same_login(&copy, home))
     {
         // Step 2 happened but not 3: the active login is still in place; drop its copy.
         store.delete()?;
@@ -190,6 +194,15 @@ pub fn finish_interrupted_switch(
     marker.generation += 1;
     write_marker(codex_home, &marker)?;
     Ok(marker)
+}
+
+/// Whether two stored documents are the same login: the same refresh token when they have
+/// one (a copy may differ in `last_refresh`), else equal documents.
+fn same_login(a: &crate::AuthDotJson, b: &crate::AuthDotJson) -> bool {
+    match (&a.tokens, &b.tokens) {
+        (Some(x), Some(y)) if !x.refresh_token.is_empty() => x.refresh_token == y.refresh_token,
+        _ => a == b,
+    }
 }
 
 fn fresh_name(codex_home: &Path, document: &crate::AuthDotJson) -> ProfileName {
