@@ -278,14 +278,14 @@ pub fn list(overrides: &[String], as_json: bool) -> u8 {
         Ok(config) => config,
         Err(code) => return code,
     };
-    let rows = match profiles::list_profiles(&config.codex_home, config.credential_store, Utc::now())
-    {
-        Ok(rows) => rows,
-        Err(err) => {
-            eprintln!("Error listing profiles: {err}");
-            return exit::STORAGE_ERROR;
-        }
-    };
+    let rows =
+        match profiles::list_profiles(&config.codex_home, config.credential_store, Utc::now()) {
+            Ok(rows) => rows,
+            Err(err) => {
+                eprintln!("Error listing profiles: {err}");
+                return exit::STORAGE_ERROR;
+            }
+        };
     let shadows = env_shadows();
     if as_json {
         let document = json!({
@@ -348,7 +348,11 @@ fn row_line(row: &ProfileSummary) -> String {
     let expiry = row.expires_at.map_or(String::new(), |at| {
         format!("expires {}", at.to_rfc3339_opts(SecondsFormat::Secs, true))
     });
-    let unnamed = if row.named { "" } else { " (name not yet recorded)" };
+    let unnamed = if row.named {
+        ""
+    } else {
+        " (name not yet recorded)"
+    };
     format!(
         "{marker} {}{unnamed}  {mode}  {who}  {account}  {expiry}  [{}]",
         row.name,

@@ -79,7 +79,8 @@ fn official_status(bin: &Path, home: &Path) -> Output {
 async fn device_login(home: &Arc<Home>, who: SeedAccount, profile: &'static str) {
     home.emulator().set_login_account(Some(who));
     let h = home.clone();
-    let out = blocking(move || h.run(&["login", "--device-auth", "--profile", profile], None)).await;
+    let out =
+        blocking(move || h.run(&["login", "--device-auth", "--profile", profile], None)).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
@@ -103,7 +104,11 @@ async fn two_device_logins_live_side_by_side_and_switch_moves_the_official_cli()
     let home = auto_approving_home().await;
     device_login(&home, alice(), "personal").await;
     device_login(&home, bob(), "work").await;
-    assert_eq!(home.emulator().stats().revoked, 0, "a login revoked another");
+    assert_eq!(
+        home.emulator().stats().revoked,
+        0,
+        "a login revoked another"
+    );
 
     // The first profile became active (auth.json); the second waits beside it.
     assert_eq!(
@@ -111,14 +116,19 @@ async fn two_device_logins_live_side_by_side_and_switch_moves_the_official_cli()
         "acct-alice-personal"
     );
     let work_file = home.path().join("profiles/work/auth.json");
-    assert_eq!(read_json(&work_file)["tokens"]["account_id"], "acct-bob-work");
+    assert_eq!(
+        read_json(&work_file)["tokens"]["account_id"],
+        "acct-bob-work"
+    );
 
-    for (profile, email) in [("personal", "alice@example.com"), ("work", "bob@corp.example")] {
+    for (profile, email) in [
+        ("personal", "alice@example.com"),
+        ("work", "bob@corp.example"),
+    ] {
         let h = home.clone();
-        let out = blocking(move || {
-            h.run(&["whoami", "--check", "--json", "--profile", profile], None)
-        })
-        .await;
+        let out =
+            blocking(move || h.run(&["whoami", "--check", "--json", "--profile", profile], None))
+                .await;
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         assert_eq!(json_of(&out)["email"], email, "{profile}");
     }
@@ -144,12 +154,19 @@ async fn two_device_logins_live_side_by_side_and_switch_moves_the_official_cli()
     let official = official_bin();
     if let Some(bin) = &official {
         let out = official_status(bin, home.path());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     let out = run(&home, &["profile", "switch", "work"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stderr(&out), "Switched to profile 'work' (was 'personal')\n");
+    assert_eq!(
+        stderr(&out),
+        "Switched to profile 'work' (was 'personal')\n"
+    );
     assert_eq!(
         read_json(&home.auth_file())["tokens"]["account_id"],
         "acct-bob-work"
@@ -173,7 +190,8 @@ async fn two_device_logins_live_side_by_side_and_switch_moves_the_official_cli()
     // An API-key profile: after a switch the official CLI reports the key, so it really
     // reads whatever profile is active.
     let h = home.clone();
-    let out = blocking(move || h.run(&["login", "--with-api-key", "--profile", "ci"], Some(KEY))).await;
+    let out =
+        blocking(move || h.run(&["login", "--with-api-key", "--profile", "ci"], Some(KEY))).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = run(&home, &["profile", "switch", "ci"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -200,7 +218,10 @@ fn bad_names_missing_profiles_and_switching_to_the_active_one() {
     let out = home.run(&["login", "--with-api-key", "--profile", ".."], Some(KEY));
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("starts with `.`"), "{}", stderr(&out));
-    let out = home.run(&["login", "--with-api-key", "--profile", "../escape"], Some(KEY));
+    let out = home.run(
+        &["login", "--with-api-key", "--profile", "../escape"],
+        Some(KEY),
+    );
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("path separator"), "{}", stderr(&out));
     let out = home.run(&["login", "--with-api-key", "--profile", "a/b"], Some(KEY));
@@ -212,8 +233,15 @@ fn bad_names_missing_profiles_and_switching_to_the_active_one() {
     assert!(stderr(&out).contains("65 characters"), "{}", stderr(&out));
     let out = home.run_with_env(&["whoami"], None, &[("CODEX_PROFILE", "bad\u{7}name")]);
     assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("control character"), "{}", stderr(&out));
-    assert!(!home.path().join("profiles").exists(), "a bad name created something");
+    assert!(
+        stderr(&out).contains("control character"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !home.path().join("profiles").exists(),
+        "a bad name created something"
+    );
 
     let out = home.run(&["login", "--with-api-key", "--profile", "ci"], Some(KEY));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -242,9 +270,16 @@ fn bad_names_missing_profiles_and_switching_to_the_active_one() {
     let out = home.run(&["profile", "rename", "ci", "robot"], None);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = home.run(&["login", "status", "--profile", "robot"], None);
-    assert_eq!(stderr(&out), "Logged in using an API key - sk-proj-***ABCDE\n");
+    assert_eq!(
+        stderr(&out),
+        "Logged in using an API key - sk-proj-***ABCDE\n"
+    );
     let out = home.run(&["profile", "list"], None);
-    assert!(stdout(&out).starts_with("* robot  apikey"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("* robot  apikey"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +288,8 @@ async fn logout_all_removes_every_profile_even_when_one_revoke_fails() {
     device_login(&home, alice(), "personal").await;
     device_login(&home, bob(), "work").await;
     let h = home.clone();
-    let out = blocking(move || h.run(&["login", "--with-api-key", "--profile", "ci"], Some(KEY))).await;
+    let out =
+        blocking(move || h.run(&["login", "--with-api-key", "--profile", "ci"], Some(KEY))).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     home.emulator().set_faults(Faults {
         status_overrides: vec![StatusOverride {
@@ -269,11 +305,21 @@ async fn logout_all_removes_every_profile_even_when_one_revoke_fails() {
     let err = stderr(&out);
     assert_eq!(code(&out), 0, "{err}");
     assert!(
-        err.contains("Logged out of profile 'personal' (active): removed; warning: could not revoke"),
+        err.contains(
+            "Logged out of profile 'personal' (active): removed; warning: could not revoke"
+        ),
         "{err}"
     );
-    assert!(err.contains("Logged out of profile 'work': removed, refresh_token revoked"), "{err}");
-    assert!(err.contains("Logged out of profile 'ci': removed (API key logins have no token to revoke)"), "{err}");
+    assert!(
+        err.contains("Logged out of profile 'work': removed, refresh_token revoked"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Logged out of profile 'ci': removed (API key logins have no token to revoke)"
+        ),
+        "{err}"
+    );
     assert_eq!(home.emulator().stats().revoked, 1);
     assert!(!home.auth_file().exists());
     assert!(!home.path().join("profiles/work").exists());
@@ -289,8 +335,16 @@ async fn logging_in_again_within_a_profile_revokes_only_that_profile() {
     device_login(&home, bob(), "work").await;
     let personal = read_json(&home.auth_file());
     device_login(&home, bob(), "work").await;
-    assert_eq!(home.emulator().stats().revoked, 1, "the replaced work login");
-    assert_eq!(read_json(&home.auth_file()), personal, "the active profile was touched");
+    assert_eq!(
+        home.emulator().stats().revoked,
+        1,
+        "the replaced work login"
+    );
+    assert_eq!(
+        read_json(&home.auth_file()),
+        personal,
+        "the active profile was touched"
+    );
     let out = run(&home, &["logout", "--profile", "work"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(read_json(&home.auth_file()), personal);
@@ -357,14 +411,16 @@ async fn eight_processes_refresh_profile_a_once_while_another_switches_a_and_b()
         .map(|_| {
             let h = home.clone();
             std::thread::spawn(move || {
-                h.run_with_env(&["whoami", "--check", "--json"], None, &[("CODEX_PROFILE", "A")])
+                h.run_with_env(
+                    &["whoami", "--check", "--json"],
+                    None,
+                    &[("CODEX_PROFILE", "A")],
+                )
             })
         })
         .collect();
-    let results: Vec<Output> = blocking(move || {
-        workers.into_iter().map(|w| w.join().unwrap()).collect()
-    })
-    .await;
+    let results: Vec<Output> =
+        blocking(move || workers.into_iter().map(|w| w.join().unwrap()).collect()).await;
     let switches = blocking(move || switcher.join().unwrap()).await;
 
     for out in &switches {
@@ -388,5 +444,8 @@ async fn eight_processes_refresh_profile_a_once_while_another_switches_a_and_b()
     // Each login is in exactly one place.
     let marker = read_json(&home.path().join("profiles/.active"));
     let inactive = if marker["active"] == "A" { "A" } else { "B" };
-    assert!(!home.path().join("profiles").join(inactive).exists(), "{marker}");
+    assert!(
+        !home.path().join("profiles").join(inactive).exists(),
+        "{marker}"
+    );
 }

@@ -40,7 +40,9 @@ fn issue_for(emulator: &EmulatorHandle, email: &str, account_id: &str, ttl: i64)
 
 /// `A` active in `home`, `B` inactive in `profiles/B`.
 fn seed(home: &Path, a: &IssuedTokens, b: &IssuedTokens) {
-    FileAuthStorage::new(home).save(&chatgpt_document(a)).unwrap();
+    FileAuthStorage::new(home)
+        .save(&chatgpt_document(a))
+        .unwrap();
     std::fs::create_dir_all(profile_dir(home, &name("B"))).unwrap();
     FileAuthStorage::new(&profile_dir(home, &name("B")))
         .save(&chatgpt_document(b))
@@ -67,10 +69,14 @@ async fn a_manager_on_a_named_profile_follows_it_across_a_switch() {
     config.profile = Some(name("A"));
     let by_name = AuthManager::shared(config);
     let on_active = AuthManager::shared(manager_config(home.path(), &emulator));
-    assert_eq!(by_name.auth_cached().unwrap().email(), Some("a@example.com"));
+    assert_eq!(
+        by_name.auth_cached().unwrap().email(),
+        Some("a@example.com")
+    );
 
     // A leaves auth.json: the by-name manager refreshes A where it now lives.
-    let switched = switch_profile(home.path(), CredentialStoreMode::File, &name("B"), WAIT).unwrap();
+    let switched =
+        switch_profile(home.path(), CredentialStoreMode::File, &name("B"), WAIT).unwrap();
     assert_eq!(
         switched,
         SwitchOutcome::Switched {
@@ -78,7 +84,10 @@ async fn a_manager_on_a_named_profile_follows_it_across_a_switch() {
             to: name("B")
         }
     );
-    assert_eq!(by_name.refresh_token().await.unwrap(), RefreshOutcome::Refreshed);
+    assert_eq!(
+        by_name.refresh_token().await.unwrap(),
+        RefreshOutcome::Refreshed
+    );
     assert_eq!(emulator.stats().refresh_ok, 1);
     let moved = FileAuthStorage::new(&profile_dir(home.path(), &name("A")))
         .load()
@@ -92,12 +101,18 @@ async fn a_manager_on_a_named_profile_follows_it_across_a_switch() {
     );
     // auth.json (B) untouched.
     let active = FileAuthStorage::new(home.path()).load().unwrap().unwrap();
-    assert_eq!(active.tokens.unwrap().refresh_token.expose(), b.refresh_token);
+    assert_eq!(
+        active.tokens.unwrap().refresh_token.expose(),
+        b.refresh_token
+    );
 
     // The manager that used the active login does not adopt B's account.
     let err = on_active.refresh_token().await.unwrap_err();
     assert_eq!(err.to_string(), REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE);
-    assert_eq!(on_active.auth_cached().unwrap().email(), Some("a@example.com"));
+    assert_eq!(
+        on_active.auth_cached().unwrap().email(),
+        Some("a@example.com")
+    );
     assert_eq!(emulator.stats().refresh_reused, 0);
 }
 
@@ -136,9 +151,15 @@ async fn an_interrupted_switch_is_finished_without_a_token_in_two_places() {
     let marker = read_marker(home.path()).unwrap();
     assert_eq!(marker.switching_to, None);
     assert_eq!(marker.active.as_deref(), Some("A"));
-    assert!(!profile_dir(home.path(), &name("A")).exists(), "A's copy left behind");
+    assert!(
+        !profile_dir(home.path(), &name("A")).exists(),
+        "A's copy left behind"
+    );
     let loaded = reader.load().unwrap().unwrap();
-    assert_eq!(loaded.tokens.unwrap().refresh_token.expose(), a.refresh_token);
+    assert_eq!(
+        loaded.tokens.unwrap().refresh_token.expose(),
+        a.refresh_token
+    );
     let bee = ProfileAuthStorage::new(home.path(), name("bee"), CredentialStoreMode::File)
         .load()
         .unwrap()
@@ -156,9 +177,19 @@ fn a_new_profile_saved_while_nothing_is_logged_in_becomes_active() {
     ));
     store.save(&document).unwrap();
     assert!(home.path().join("auth.json").exists());
-    assert_eq!(read_marker(home.path()).unwrap().active.as_deref(), Some("first"));
+    assert_eq!(
+        read_marker(home.path()).unwrap().active.as_deref(),
+        Some("first")
+    );
     let second = ProfileAuthStorage::new(home.path(), name("second"), CredentialStoreMode::File);
     second.save(&document).unwrap();
-    assert!(profile_dir(home.path(), &name("second")).join("auth.json").exists());
-    assert_eq!(read_marker(home.path()).unwrap().active.as_deref(), Some("first"));
+    assert!(
+        profile_dir(home.path(), &name("second"))
+            .join("auth.json")
+            .exists()
+    );
+    assert_eq!(
+        read_marker(home.path()).unwrap().active.as_deref(),
+        Some("first")
+    );
 }

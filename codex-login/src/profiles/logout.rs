@@ -8,10 +8,8 @@ use super::layout::{
 use super::name::ProfileName;
 use super::switch::{finish_interrupted_switch, name_active_login, refuse_ephemeral};
 use crate::auth_lock::AuthFileLock;
-use crate::flows::logout::{
-    LogoutOptions, Revocation, revocation_target, send_revocation,
-};
-use crate::storage::{CredentialStoreMode, FileAuthStorage, AuthStorage};
+use crate::flows::logout::{LogoutOptions, Revocation, revocation_target, send_revocation};
+use crate::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
 
 /// What logging out of one profile did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,10 +83,7 @@ pub async fn logout_all(
     Ok(results)
 }
 
-type RemovedLogin = (
-    bool,
-    Result<crate::flows::logout::RevocationTarget, String>,
-);
+type RemovedLogin = (bool, Result<crate::flows::logout::RevocationTarget, String>);
 
 fn remove_locked(
     home: &std::path::Path,

@@ -57,9 +57,9 @@ pub fn storage_for_profile(
     mode: crate::storage::CredentialStoreMode,
 ) -> crate::storage::SharedAuthStorage {
     match profile {
-        Some(name) if mode != crate::storage::CredentialStoreMode::Ephemeral => std::sync::Arc::new(
-            ProfileAuthStorage::new(codex_home, name.clone(), mode),
-        ),
+        Some(name) if mode != crate::storage::CredentialStoreMode::Ephemeral => {
+            std::sync::Arc::new(ProfileAuthStorage::new(codex_home, name.clone(), mode))
+        }
         _ => crate::storage::storage_for_mode(codex_home, mode),
     }
 }

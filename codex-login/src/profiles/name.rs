@@ -159,7 +159,10 @@ mod tests {
             ProfileName::parse(".."),
             Err(ProfileNameError::Dot(_))
         ));
-        assert!(matches!(ProfileName::parse("."), Err(ProfileNameError::Dot(_))));
+        assert!(matches!(
+            ProfileName::parse("."),
+            Err(ProfileNameError::Dot(_))
+        ));
         assert!(matches!(
             ProfileName::parse("a\nb"),
             Err(ProfileNameError::Control(_))
@@ -172,7 +175,10 @@ mod tests {
             ProfileName::parse(" work"),
             Err(ProfileNameError::Whitespace(_))
         ));
-        assert_eq!(ProfileName::parse("alice@example.com").map(|n| n.0), Ok("alice@example.com".to_owned()));
+        assert_eq!(
+            ProfileName::parse("alice@example.com").map(|n| n.0),
+            Ok("alice@example.com".to_owned())
+        );
     }
 
     #[test]

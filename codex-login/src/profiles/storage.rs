@@ -1,8 +1,7 @@
 //! [`ProfileAuthStorage`]: the store of one profile chosen by name, wherever it lives now.
 
 use super::layout::{
-    ActiveMarker, active_store, existing_inactive_store, inactive_store, read_marker,
-    write_marker,
+    ActiveMarker, active_store, existing_inactive_store, inactive_store, read_marker, write_marker,
 };
 use super::name::ProfileName;
 use crate::auth_dot_json::AuthDotJson;

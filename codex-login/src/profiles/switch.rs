@@ -10,8 +10,7 @@ use super::layout::{
 };
 use super::name::{ProfileName, default_profile_name, unique_name};
 use crate::auth_lock::AuthFileLock;
-use crate::refresh_failure_record::refresh_failure_path;
-use crate::storage::{CredentialStoreMode, StorageError};
+use crate::storage::CredentialStoreMode;
 use std::path::Path;
 use std::time::Duration;
 
@@ -65,17 +64,9 @@ pub fn switch_profile(
     // 2. The active login moves out.
     if let (Some(from), Some(document)) = (&from, &current) {
         inactive_store(codex_home, from, mode)?.save(document)?;
-        move_record(
-            &refresh_failure_path(codex_home),
-            &refresh_failure_path(&profile_dir(codex_home, from)),
-        )?;
     }
     // 3. The target moves in, 4. and its old copy goes.
     home_store.save(&target_document)?;
-    move_record(
-        &refresh_failure_path(&profile_dir(codex_home, target)),
-        &refresh_failure_path(codex_home),
-    )?;
     target_store.delete()?;
     remove_profile_dir(codex_home, target)?;
     // 5. Done.
@@ -115,10 +106,6 @@ pub fn rename_profile(
         .load()?
         .ok_or_else(|| ProfileError::NotFound(old.clone()))?;
     inactive_store(codex_home, new, mode)?.save(&document)?;
-    move_record(
-        &refresh_failure_path(&profile_dir(codex_home, old)),
-        &refresh_failure_path(&profile_dir(codex_home, new)),
-    )?;
     source.delete()?;
     remove_profile_dir(codex_home, old)?;
     marker.generation += 1;
@@ -217,28 +204,4 @@ pub(super) fn refuse_ephemeral(mode: CredentialStoreMode) -> Result<(), ProfileE
         return Err(ProfileError::Ephemeral);
     }
     Ok(())
-}
-
-/// Moves a refresh-failure record along with its login (a missing record is fine; a record
-/// already at `to` is replaced, since it named a token that has moved away).
-fn move_record(from: &Path, to: &Path) -> Result<(), StorageError> {
-    match std::fs::rename(from, to) {
-        Ok(()) => Ok(()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            match std::fs::remove_file(to) {
-                Ok(()) => Ok(()),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(source) => Err(StorageError::Io {
-                    action: "delete",
-                    path: to.to_path_buf(),
-                    source,
-                }),
-            }
-        }
-        Err(source) => Err(StorageError::Io {
-            action: "move",
-            path: from.to_path_buf(),
-            source,
-        }),
-    }
 }
