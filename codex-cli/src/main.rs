@@ -29,7 +29,9 @@ fn main() -> ExitCode {
             None => login_cmd::login(&cli.overrides, args),
         },
         Command::Logout(args) if args.is_plain() && context::profile().is_none() => {
-            login_cmd::logout(&cli.overrides)
+            let code = login_cmd::logout(&cli.overrides);
+            profile_cmd::forget_active_name(&cli.overrides);
+            code
         }
         Command::Logout(args) => profile_cmd::logout(&cli.overrides, &args),
         Command::Whoami(args) if args.all => profile_cmd::list(&cli.overrides, args.json),

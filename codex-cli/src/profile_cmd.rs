@@ -129,6 +129,20 @@ fn profile_exists(config: &CodexConfig, name: &ProfileName) -> bool {
     active || profiles::layout::profile_dir(&config.codex_home, name).is_dir()
 }
 
+/// After a plain `codex logout`: the active profile's name no longer labels any login, so a
+/// later plain `codex login` (perhaps another account) does not inherit it. Best effort.
+pub fn forget_active_name(overrides: &[String]) {
+    if let Ok(config) = context::load(overrides)
+        && let Err(err) = profiles::forget_active_name(
+            &config.codex_home,
+            config.credential_store,
+            DEFAULT_LOCK_WAIT,
+        )
+    {
+        tracing::warn!("could not clear the active profile's name: {err}");
+    }
+}
+
 /// Runs `codex profile ...`.
 pub fn run(overrides: &[String], args: ProfileArgs) -> u8 {
     match args.action {

@@ -449,3 +449,90 @@ async fn eight_processes_refresh_profile_a_once_while_another_switches_a_and_b()
         "{marker}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_list_reports_health_and_the_environment_that_shadows_profiles() {
+    let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
+    // A: active, access token expired but refreshable. B: its refresh is refused for good.
+    let (_, _) = seed_two_profiles(&home);
+    let b_refresh = stored_refresh_token(home.path(), "B");
+    assert!(home.emulator().invalidate_refresh_token(&b_refresh));
+    let b_file = home.path().join("profiles/B/auth.json");
+    let mut b = read_json(&b_file);
+    b["tokens"]["access_token"] = Value::String(
+        home.emulator()
+            .issue_chatgpt_tokens(IssueTokens {
+                access_token_ttl_secs: -60,
+                account: Some(bob()),
+            })
+            .access_token,
+    );
+    std::fs::write(&b_file, serde_json::to_string_pretty(&b).unwrap()).unwrap();
+    let out = home.run_with_env(&["whoami", "--check"], None, &[("CODEX_PROFILE", "B")]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // C: an expired access token and no refresh token.
+    let c_dir = home.path().join("profiles/C");
+    std::fs::create_dir_all(&c_dir).unwrap();
+    let mut c = b.clone();
+    c["tokens"]["refresh_token"] = Value::String(String::new());
+    std::fs::write(
+        c_dir.join("auth.json"),
+        serde_json::to_string_pretty(&c).unwrap(),
+    )
+    .unwrap();
+
+    let out = home.run_with_env(
+        &["profile", "list", "--json"],
+        None,
+        &[("CODEX_ACCESS_TOKEN", "x.y.z")],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = json_of(&out);
+    let health: Vec<(&str, &str)> = list["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["name"].as_str().unwrap(),
+                row["health"]["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        health,
+        [
+            ("A", "expired"),
+            ("B", "refresh_failed"),
+            ("C", "needs_login")
+        ],
+        "{list}"
+    );
+    assert_eq!(
+        list["env_overrides"],
+        serde_json::json!(["CODEX_ACCESS_TOKEN"])
+    );
+    let out = home.run_with_env(
+        &["whoami", "--all"],
+        None,
+        &[("CODEX_ACCESS_TOKEN", "x.y.z")],
+    );
+    let text = stdout(&out);
+    assert!(text.contains("* A  chatgpt  alice@example.com"), "{text}");
+    assert!(text.contains("refresh failed: "), "{text}");
+    assert!(text.contains("Note: CODEX_ACCESS_TOKEN is set"), "{text}");
+}
+
+#[test]
+fn a_plain_logout_forgets_the_active_profile_name() {
+    let home = Home::offline();
+    let out = home.run(&["login", "--with-api-key", "--profile", "ci"], Some(KEY));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = home.run(&["logout"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = home.run(&["login", "--with-api-key"], Some(KEY));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = json_of(&home.run(&["profile", "list", "--json"], None));
+    assert_eq!(list["profiles"][0]["named"], false, "{list}");
+    assert_eq!(list["profiles"][0]["name"], "api-key", "{list}");
+}

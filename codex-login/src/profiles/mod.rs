@@ -19,7 +19,7 @@ pub use list::{ProfileHealth, ProfileSummary, list_profiles};
 pub use logout::{ProfileLogout, logout_all, logout_profile};
 pub use name::{MAX_PROFILE_NAME_CHARS, ProfileName, ProfileNameError, default_profile_name};
 pub use storage::ProfileAuthStorage;
-pub use switch::{SwitchOutcome, rename_profile, switch_profile};
+pub use switch::{SwitchOutcome, forget_active_name, rename_profile, switch_profile};
 
 use crate::auth_lock::AuthLockError;
 use crate::storage::StorageError;

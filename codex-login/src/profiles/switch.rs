@@ -133,6 +133,29 @@ pub fn name_active_login(
     Ok(Some(name))
 }
 
+/// Clears the active profile's name when `$CODEX_HOME` holds no login any more (after a
+/// plain logout), so the next plain login is not filed under it.
+pub fn forget_active_name(
+    codex_home: &Path,
+    mode: CredentialStoreMode,
+    lock_wait: Duration,
+) -> Result<(), ProfileError> {
+    if !super::layout::marker_path(codex_home).exists() {
+        return Ok(());
+    }
+    let _lock = AuthFileLock::acquire_blocking(codex_home, lock_wait)?;
+    let mut marker = read_marker(codex_home)?;
+    if marker.active.is_none() || marker.switching_to.is_some() {
+        return Ok(());
+    }
+    if active_store(codex_home, mode).load()?.is_none() {
+        marker.active = None;
+        marker.generation += 1;
+        write_marker(codex_home, &marker)?;
+    }
+    Ok(())
+}
+
 /// Completes (or rolls back) a switch a killed process left half done, and returns the
 /// marker. Call while holding the lock.
 pub fn finish_interrupted_switch(
