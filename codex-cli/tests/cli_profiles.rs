@@ -536,3 +536,82 @@ fn a_plain_logout_forgets_the_active_profile_name() {
     assert_eq!(list["profiles"][0]["named"], false, "{list}");
     assert_eq!(list["profiles"][0]["name"], "api-key", "{list}");
 }
+
+#[test]
+fn keyring_profiles_have_distinct_entries_and_switch_without_files() {
+    let home = Home::offline();
+    let keyring = ["-c", "cli_auth_credentials_store=keyring"];
+    let login = |profile: &str, key: &str| {
+        let args = [
+            &keyring[..],
+            &["login", "--with-api-key", "--profile", profile],
+        ]
+        .concat();
+        home.run(&args, Some(key))
+    };
+    let out = login("one", "sk-proj-ONE4567890ABCDE");
+    if code(&out) != 0 {
+        eprintln!(
+            "\n*** SKIPPED keyring_profiles_have_distinct_entries_and_switch_without_files: no usable OS keyring ({}) ***\n",
+            stderr(&out).trim()
+        );
+        return;
+    }
+    let out = login("two", "sk-proj-TWO4567890VWXYZ");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let status = |profile: &str| {
+        let args = [&keyring[..], &["login", "status", "--profile", profile]].concat();
+        stderr(&home.run(&args, None))
+    };
+    let files_with_credentials = || {
+        walk(home.path())
+            .into_iter()
+            .filter(|path| path.file_name().is_some_and(|name| name == "auth.json"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        status("one").contains("sk-proj-***ABCDE"),
+        "{}",
+        status("one")
+    );
+    assert!(
+        status("two").contains("sk-proj-***VWXYZ"),
+        "{}",
+        status("two")
+    );
+    assert_eq!(files_with_credentials(), Vec::<PathBuf>::new());
+
+    let args = [&keyring[..], &["profile", "switch", "two"]].concat();
+    let out = home.run(&args, None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let args = [&keyring[..], &["login", "status"]].concat();
+    assert!(stderr(&home.run(&args, None)).contains("sk-proj-***VWXYZ"));
+    assert!(
+        status("one").contains("sk-proj-***ABCDE"),
+        "{}",
+        status("one")
+    );
+    assert_eq!(files_with_credentials(), Vec::<PathBuf>::new());
+
+    let args = [&keyring[..], &["logout", "--all"]].concat();
+    let out = home.run(&args, None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let args = [&keyring[..], &["profile", "list", "--json"]].concat();
+    assert_eq!(
+        json_of(&home.run(&args, None))["profiles"],
+        serde_json::json!([])
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
