@@ -193,3 +193,39 @@ fn a_new_profile_saved_while_nothing_is_logged_in_becomes_active() {
         Some("first")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_killed_after_moving_the_target_in_is_finished_by_the_listing() {
+    let emulator = emulator().await;
+    let home = tempfile::tempdir().unwrap();
+    let a = issue_for(&emulator, "a@example.com", "acct-a", 3600);
+    let b = issue_for(&emulator, "b@example.com", "acct-b", 3600);
+    seed(home.path(), &a, &b);
+    // Killed after steps 2 and 3: A copied out, B written into auth.json, B's copy still there.
+    std::fs::create_dir_all(profile_dir(home.path(), &name("A"))).unwrap();
+    FileAuthStorage::new(&profile_dir(home.path(), &name("A")))
+        .save(&chatgpt_document(&a))
+        .unwrap();
+    FileAuthStorage::new(home.path())
+        .save(&chatgpt_document(&b))
+        .unwrap();
+    let mut marker = read_marker(home.path()).unwrap();
+    marker.switching_to = Some("B".to_owned());
+    write_marker(home.path(), &marker).unwrap();
+
+    let rows = codex_login::profiles::list_profiles(
+        home.path(),
+        CredentialStoreMode::File,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let names: Vec<(&str, bool)> = rows.iter().map(|r| (r.name.as_str(), r.active)).collect();
+    assert_eq!(names, [("B", true), ("A", false)]);
+    let marker = read_marker(home.path()).unwrap();
+    assert_eq!(marker.active.as_deref(), Some("B"));
+    assert_eq!(marker.switching_to, None);
+    assert!(
+        !profile_dir(home.path(), &name("B")).exists(),
+        "B in two places"
+    );
+}

@@ -6,6 +6,7 @@ use super::layout::{
 };
 use super::name::{ProfileName, default_profile_name};
 use crate::auth_dot_json::{AuthDotJson, AuthMode};
+use crate::auth_lock::AuthFileLock;
 use crate::codex_auth::CodexAuth;
 use crate::refresh_failure_record::recorded_failure;
 use crate::storage::{CredentialStoreMode, StoreLocation};
@@ -84,14 +85,21 @@ pub struct ProfileSummary {
     pub location: Option<StoreLocation>,
 }
 
-/// Every profile: the active one first, then the inactive ones by name. Reads only.
+/// Every profile: the active one first, then the inactive ones by name. Reads only, except
+/// that it finishes a switch a killed process left half done.
 pub fn list_profiles(
     codex_home: &Path,
     mode: CredentialStoreMode,
     now: DateTime<Utc>,
 ) -> Result<Vec<ProfileSummary>, ProfileError> {
     super::switch::refuse_ephemeral(mode)?;
-    let marker = read_marker(codex_home)?;
+    let mut marker = read_marker(codex_home)?;
+    if marker.switching_to.is_some()
+        && let Some(_lock) = AuthFileLock::try_acquire(codex_home)?
+    {
+        // A switch was killed half way (a live one would hold the lock): finish it.
+        marker = super::switch::finish_interrupted_switch(codex_home, mode)?;
+    }
     let mut rows = Vec::new();
     let active = active_store(codex_home, mode).load_with_location();
     let active_name = marker.active_name();
