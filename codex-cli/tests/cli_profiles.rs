@@ -535,6 +535,12 @@ fn a_plain_logout_forgets_the_active_profile_name() {
     let list = json_of(&home.run(&["profile", "list", "--json"], None));
     assert_eq!(list["profiles"][0]["named"], false, "{list}");
     assert_eq!(list["profiles"][0]["name"], "api-key", "{list}");
+    // The shown name can be used to give it a real one.
+    let out = home.run(&["profile", "rename", "api-key", "robot"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = json_of(&home.run(&["profile", "list", "--json"], None));
+    assert_eq!(list["profiles"][0]["name"], "robot", "{list}");
+    assert_eq!(list["profiles"][0]["named"], true, "{list}");
 }
 
 #[test]

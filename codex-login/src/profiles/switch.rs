@@ -94,7 +94,12 @@ pub fn rename_profile(
     if marker.is_active(new) || profile_dir(codex_home, new).exists() {
         return Err(ProfileError::Exists(new.clone()));
     }
-    if marker.is_active(old) {
+    // The active login may still go by its derived name (as `profile list` shows it).
+    let unnamed_active = marker.active.is_none()
+        && active_store(codex_home, mode)
+            .load()?
+            .is_some_and(|document| default_profile_name(&document) == *old);
+    if marker.is_active(old) || unnamed_active {
         marker.active = Some(new.as_str().to_owned());
         marker.generation += 1;
         write_marker(codex_home, &marker)?;
@@ -105,9 +110,22 @@ pub fn rename_profile(
     let document = source
         .load()?
         .ok_or_else(|| ProfileError::NotFound(old.clone()))?;
-    inactive_store(codex_home, new, mode)?.save(&document)?;
-    source.delete()?;
-    remove_profile_dir(codex_home, old)?;
+    if mode == CredentialStoreMode::File {
+        // One rename of the directory: the login is never in two places.
+        let (from, to) = (profile_dir(codex_home, old), profile_dir(codex_home, new));
+        std::fs::rename(&from, &to).map_err(|source| {
+            ProfileError::Storage(crate::storage::StorageError::Io {
+                action: "rename",
+                path: from,
+                source,
+            })
+        })?;
+    } else {
+        // The keyring entry is keyed by the directory: copy, then delete the old one.
+        inactive_store(codex_home, new, mode)?.save(&document)?;
+        source.delete()?;
+        remove_profile_dir(codex_home, old)?;
+    }
     marker.generation += 1;
     write_marker(codex_home, &marker)?;
     Ok(())
