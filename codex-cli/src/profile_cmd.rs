@@ -7,6 +7,7 @@ use chrono::{SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 use codex_login::auth_lock::DEFAULT_LOCK_WAIT;
 use codex_login::config::CodexConfig;
+use codex_login::environment::process_env;
 use codex_login::flows::{LogoutOptions, Revocation};
 use codex_login::profiles::{
     self, CODEX_PROFILE_ENV_VAR, ProfileError, ProfileLogout, ProfileName, ProfileSummary,
@@ -95,15 +96,12 @@ pub fn select_profile(cli: &Cli) -> Option<u8> {
     };
     let chosen = match flag {
         Some(name) => Some(name),
-        None => match std::env::var(CODEX_PROFILE_ENV_VAR) {
-            Ok(raw) if !raw.is_empty() => match ProfileName::parse(&raw) {
-                Ok(name) => Some(name),
-                Err(err) => {
-                    eprintln!("Error: {CODEX_PROFILE_ENV_VAR}: {err}");
-                    return Some(exit::FAILURE);
-                }
-            },
-            _ => None,
+        None => match profiles::profile_from_env(&process_env) {
+            Ok(name) => name,
+            Err(err) => {
+                eprintln!("Error: {CODEX_PROFILE_ENV_VAR}: {err}");
+                return Some(exit::FAILURE);
+            }
         },
     };
     if must_exist && let Some(name) = &chosen {

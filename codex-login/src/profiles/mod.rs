@@ -63,3 +63,35 @@ pub fn storage_for_profile(
         _ => crate::storage::storage_for_mode(codex_home, mode),
     }
 }
+
+/// The profile `CODEX_PROFILE` names in `env` (`None` when unset or empty), for embedders
+/// that set [`crate::AuthManagerConfig::profile`] the way the `codex` command does.
+pub fn profile_from_env(
+    env: crate::environment::EnvLookup<'_>,
+) -> Result<Option<ProfileName>, ProfileNameError> {
+    env(CODEX_PROFILE_ENV_VAR)
+        .filter(|raw| !raw.is_empty())
+        .map(|raw| ProfileName::parse(&raw))
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codex_profile_is_read_and_validated() {
+        let env = |value: &'static str| {
+            move |name: &str| (name == CODEX_PROFILE_ENV_VAR).then(|| value.to_owned())
+        };
+        assert_eq!(profile_from_env(&env("")), Ok(None));
+        assert_eq!(
+            profile_from_env(&env("work")).map(|n| n.map(|n| n.to_string())),
+            Ok(Some("work".to_owned()))
+        );
+        assert!(matches!(
+            profile_from_env(&env("..")),
+            Err(ProfileNameError::Dot(_))
+        ));
+    }
+}
