@@ -15,6 +15,7 @@ Exit codes:
 
 Environment:
   CODEX_HOME                         directory holding auth.json and config.toml (default ~/.codex)
+  CODEX_PROFILE                      use this profile instead of the active one (see `codex profile`)
   CODEX_API_KEY                      an API key that overrides stored credentials where enabled
   CODEX_ACCESS_TOKEN                 an agent identity JWT (alias CODEX_AGENT_IDENTITY)
   CODEX_ISSUER                       the OAuth issuer (default https://auth.openai.com)
@@ -78,10 +79,12 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out: revoke tokens and remove stored credentials.
     #[command(after_help = LOGOUT_HELP)]
-    Logout,
+    Logout(crate::profile_cmd::LogoutArgs),
     /// Show who you are logged in as (offline unless --check).
     #[command(after_help = WHOAMI_HELP)]
     Whoami(WhoamiArgs),
+    /// Keep several logins side by side: list, switch, rename, remove.
+    Profile(crate::profile_cmd::ProfileArgs),
 }
 
 /// Arguments of `codex login`.
@@ -113,6 +116,11 @@ pub struct LoginArgs {
     #[arg(long = "experimental_client-id", value_name = "CLIENT_ID", hide = true)]
     pub experimental_client_id: Option<String>,
 
+    /// Save the login as this profile (created if new) instead of the active one; other
+    /// profiles are never touched. Also selects the profile for `login status`.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<codex_login::profiles::ProfileName>,
+
     /// `status`.
     #[command(subcommand)]
     pub action: Option<LoginAction>,
@@ -138,6 +146,14 @@ pub struct WhoamiArgs {
     /// API key `GET <OPENAI_BASE_URL>/models`.
     #[arg(long)]
     pub check: bool,
+
+    /// Use this profile instead of the active one (overrides CODEX_PROFILE).
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub profile: Option<codex_login::profiles::ProfileName>,
+
+    /// List every profile with its health instead (same as `codex profile list`).
+    #[arg(long, conflicts_with = "check")]
+    pub all: bool,
 }
 
 #[cfg(test)]

@@ -21,3 +21,25 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .build()
         .map_err(|err| format!("cannot start the async runtime: {err}"))
 }
+
+static PROFILE: std::sync::OnceLock<Option<codex_login::profiles::ProfileName>> =
+    std::sync::OnceLock::new();
+
+/// Records the profile this process uses (`--profile`, else `CODEX_PROFILE`); once, from main.
+pub fn set_profile(profile: Option<codex_login::profiles::ProfileName>) {
+    let _ = PROFILE.set(profile);
+}
+
+/// The profile this process uses instead of the active one, if any.
+pub fn profile() -> Option<&'static codex_login::profiles::ProfileName> {
+    PROFILE.get().and_then(Option::as_ref)
+}
+
+/// The store of the chosen profile, or of the active login without one.
+pub fn storage(config: &CodexConfig) -> codex_login::storage::SharedAuthStorage {
+    codex_login::profiles::storage_for_profile(
+        &config.codex_home,
+        profile(),
+        config.credential_store,
+    )
+}

@@ -18,7 +18,7 @@ use codex_login::flows::{
 };
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::resolve_credentials;
-use codex_login::storage::{SharedAuthStorage, storage_for_mode};
+use codex_login::storage::SharedAuthStorage;
 use codex_login::token_claims::JwtDecodeError;
 use std::io::{IsTerminal, Read};
 
@@ -39,7 +39,7 @@ pub fn status(overrides: &[String]) -> u8 {
             return exit::FAILURE;
         }
     };
-    let storage = storage_for_mode(&config.codex_home, config.credential_store);
+    let storage = context::storage(&config);
     let options = ResolveOptions {
         codex_home: &config.codex_home,
         store_mode: config.credential_store,
@@ -130,7 +130,7 @@ pub fn login(overrides: &[String], args: LoginArgs) -> u8 {
     }
     let client_id = args.experimental_client_id.as_deref();
     // One store for the whole login, so an `auto` fallback can be reported.
-    let storage = storage_for_mode(&config.codex_home, config.credential_store);
+    let storage = context::storage(&config);
     if args.with_api_key && args.with_access_token {
         eprintln!("Choose one login credential source: --with-api-key or --with-access-token.");
         return exit::FAILURE;

@@ -12,6 +12,7 @@ mod context;
 mod exit;
 mod logging;
 mod login_cmd;
+mod profile_cmd;
 mod term;
 mod whoami;
 
@@ -21,13 +22,23 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(code) = profile_cmd::select_profile(&cli) {
+        return ExitCode::from(code);
+    }
     let code = match cli.command {
         Command::Login(args) => match args.action {
             Some(LoginAction::Status) => login_cmd::status(&cli.overrides),
             None => login_cmd::login(&cli.overrides, args),
         },
-        Command::Logout => login_cmd::logout(&cli.overrides),
+        Command::Logout(args) if args.is_plain() && context::profile().is_none() => {
+            let code = login_cmd::logout(&cli.overrides);
+            profile_cmd::forget_active_name(&cli.overrides);
+            code
+        }
+        Command::Logout(args) => profile_cmd::logout(&cli.overrides, &args),
+        Command::Whoami(args) if args.all => profile_cmd::list(&cli.overrides, args.json),
         Command::Whoami(args) => whoami::run(&cli.overrides, &args),
+        Command::Profile(args) => profile_cmd::run(&cli.overrides, args),
     };
     ExitCode::from(code)
 }

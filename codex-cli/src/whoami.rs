@@ -16,7 +16,6 @@ use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
-use codex_login::storage::storage_for_mode;
 use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, ResolvedAuth, resolve_credentials};
 use serde_json::{Value, json};
 
@@ -61,7 +60,7 @@ pub fn run(overrides: &[String], args: &WhoamiArgs) -> u8 {
 }
 
 fn resolve(config: &CodexConfig, check: bool) -> Outcome {
-    let storage = storage_for_mode(&config.codex_home, config.credential_store);
+    let storage = context::storage(config);
     let options = ResolveOptions {
         codex_home: &config.codex_home,
         store_mode: config.credential_store,

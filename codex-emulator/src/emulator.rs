@@ -293,6 +293,7 @@ impl Emulator {
                 refresh_token_ttl_secs: duration_secs(config.refresh_token_ttl),
                 auto_approve: config.auto_approve,
                 device_poll_interval_secs: config.device_poll_interval_secs,
+                login_account: None,
             },
             ..World::default()
         };
@@ -426,6 +427,12 @@ impl EmulatorHandle {
     /// Sets the device-code poll `interval` (seconds) announced from now on.
     pub fn set_device_poll_interval(&self, secs: u64) {
         self.shared.world().settings.device_poll_interval_secs = secs;
+    }
+
+    /// Later logins sign in as `account` (`None`: the seed account again); tokens already
+    /// issued keep their account.
+    pub fn set_login_account(&self, account: Option<SeedAccount>) {
+        self.shared.world().settings.login_account = account;
     }
 
     /// Approves a pending device code as a human would at `/codex/device`; `false` if unknown.

@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub(crate) refresh_token_ttl_secs: i64,
     pub(crate) auto_approve: bool,
     pub(crate) device_poll_interval_secs: u64,
+    /// The account new logins sign in as, replacing the seed (`POST /_emulator/login-account`).
+    pub(crate) login_account: Option<crate::config::SeedAccount>,
 }
 
 /// One login's chain of rotating refresh tokens.

@@ -237,3 +237,51 @@ async fn device_code_exchange_requires_the_device_callback_redirect_uri() {
         (400, Some("invalid_grant"))
     );
 }
+
+/// One device login through to the id token's claims.
+async fn device_login_claims(client: &reqwest::Client, issuer: &str) -> serde_json::Value {
+    let code = usercode(client, issuer).await;
+    let (status, approved) = poll(client, issuer, &code).await;
+    assert_eq!(status, 200, "{approved}");
+    let (status, tokens) = exchange(client, issuer, &approved).await;
+    assert_eq!(status, 200, "{tokens}");
+    jwt_claims(tokens["id_token"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn the_login_account_admin_endpoint_makes_later_logins_another_account() {
+    let emulator = start(EmulatorConfig {
+        auto_approve: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let issuer = emulator.urls().issuer.clone();
+    let client = client();
+    let first = device_login_claims(&client, &issuer).await;
+    assert_eq!(first["email"], "user@example.com");
+
+    let (status, body) = post_json(
+        &client,
+        &format!("{issuer}/_emulator/login-account"),
+        &json!({"email": "bob@corp.example", "account_id": "acct-bob", "plan_type": "team"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["login_account"]["email"], "bob@corp.example");
+    let second = device_login_claims(&client, &issuer).await;
+    assert_eq!(second["email"], "bob@corp.example");
+    assert_eq!(
+        second["https://api.openai.com/auth"]["chatgpt_account_id"],
+        "acct-bob"
+    );
+
+    // An empty body goes back to the seed account.
+    let response = client
+        .post(format!("{issuer}/_emulator/login-account"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let third = device_login_claims(&client, &issuer).await;
+    assert_eq!(third["email"], "user@example.com");
+}

@@ -47,7 +47,6 @@ use crate::refresh::{
 use crate::resolution::{CredentialSource, ResolveOptions, ResolvedAuth, resolve_credentials};
 use crate::storage::{
     AuthStorage, CredentialStoreMode, EphemeralAuthStorage, SharedAuthStorage, StorageError,
-    storage_for_mode,
 };
 use agent_task_recovery::AgentTaskRecovery;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -188,6 +187,9 @@ pub struct AuthManagerConfig {
     pub store_mode: CredentialStoreMode,
     /// A store to use instead of the one `store_mode` names (tests, embedders).
     pub storage: Option<SharedAuthStorage>,
+    /// Use this profile instead of the active login (see [`crate::profiles`]); ignored when
+    /// `storage` is set.
+    pub profile: Option<crate::profiles::ProfileName>,
     /// Whether `CODEX_API_KEY` may be used.
     pub enable_codex_api_key_env: bool,
     /// The issuer; refresh goes to `<issuer>/oauth/token` unless overridden.
@@ -222,6 +224,7 @@ impl fmt::Debug for AuthManagerConfig {
             .field("codex_home", &self.codex_home)
             .field("store_mode", &self.store_mode)
             .field("storage", &self.storage)
+            .field("profile", &self.profile)
             .field("enable_codex_api_key_env", &self.enable_codex_api_key_env)
             .field("issuer", &self.issuer)
             .field("refresh_token_url", &self.refresh_token_url)
@@ -246,6 +249,7 @@ impl AuthManagerConfig {
             codex_home: codex_home.into(),
             store_mode: CredentialStoreMode::File,
             storage: None,
+            profile: None,
             enable_codex_api_key_env: false,
             issuer: DEFAULT_ISSUER.to_owned(),
             refresh_token_url: None,
@@ -356,10 +360,13 @@ impl AuthManager {
     }
 
     fn unloaded(config: AuthManagerConfig) -> Self {
-        let storage = config
-            .storage
-            .clone()
-            .unwrap_or_else(|| storage_for_mode(&config.codex_home, config.store_mode));
+        let storage = config.storage.clone().unwrap_or_else(|| {
+            crate::profiles::storage_for_profile(
+                &config.codex_home,
+                config.profile.as_ref(),
+                config.store_mode,
+            )
+        });
         Self {
             codex_home: config.codex_home,
             store_mode: config.store_mode,

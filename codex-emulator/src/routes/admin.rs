@@ -31,6 +31,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/agent-tasks/forget", post(forget_agent_tasks))
         .route("/refresh-tokens/invalidate", post(invalidate_refresh_token))
         .route("/device-codes/approve", post(approve_device_code))
+        .route("/login-account", post(set_login_account))
 }
 
 /// Parses an optional JSON body: empty means the default.
@@ -241,4 +242,30 @@ async fn approve_device_code(
         .into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// `POST /_emulator/login-account`: later logins (browser, device code) sign in as this
+/// account instead of the seed; an empty body goes back to the seed. Tokens already issued
+/// keep their account, so tests can hold logins of several accounts at once.
+async fn set_login_account(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let account = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match json_body::<SeedAccount>(&headers, &body) {
+            Ok(account) => Some(account),
+            Err(error) => return error.into_response(),
+        }
+    };
+    let mut world = shared.world();
+    world.settings.login_account = account;
+    let current = world
+        .settings
+        .login_account
+        .clone()
+        .unwrap_or_else(|| shared.config.seed.clone());
+    Json(json!({"login_account": current})).into_response()
 }

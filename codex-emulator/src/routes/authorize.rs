@@ -115,7 +115,11 @@ pub(crate) fn issue_authorization_code(
             redirect_uri: pending.redirect_uri.clone(),
             code_challenge: pending.code_challenge.clone(),
             scope: pending.scope.clone(),
-            account: shared.config.seed.clone(),
+            account: world
+                .settings
+                .login_account
+                .clone()
+                .unwrap_or_else(|| shared.config.seed.clone()),
             expires_at: now_secs() + AUTHORIZATION_CODE_TTL_SECS,
             used: false,
             issued_family: None,
