@@ -272,7 +272,7 @@ fn bad_names_missing_profiles_and_switching_to_the_active_one() {
     let out = home.run(&["login", "status", "--profile", "robot"], None);
     assert_eq!(
         stderr(&out),
-        "Logged in using an API key - sk-proj-***ABCDE\n"
+        "API key configured - sk-proj-***ABCDE\nAuthentication is checked when you send a request.\n"
     );
     let out = home.run(&["profile", "list"], None);
     assert!(
@@ -469,7 +469,8 @@ async fn profile_list_reports_health_and_the_environment_that_shadows_profiles()
     );
     std::fs::write(&b_file, serde_json::to_string_pretty(&b).unwrap()).unwrap();
     let out = home.run_with_env(&["whoami", "--check"], None, &[("CODEX_PROFILE", "B")]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // 5: stored credentials need a new login.
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
     // C: an expired access token and no refresh token.
     let c_dir = home.path().join("profiles/C");
     std::fs::create_dir_all(&c_dir).unwrap();
