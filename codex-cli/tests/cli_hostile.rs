@@ -33,7 +33,7 @@ async fn whoami_check_refuses_a_login_outside_the_forced_workspace_before_any_re
             SeedAccount::default().account_id
         )
     );
-    assert_eq!(code(&out), 2);
+    assert_eq!(code(&out), 5, "5: stored credentials need a new login");
     assert!(!home.auth_file().exists(), "logged out");
     let stats = home.emulator().stats();
     assert_eq!(stats.token_requests, 0, "{stats:?}");
@@ -51,7 +51,7 @@ async fn whoami_check_refuses_a_forbidden_login_method_before_any_request() {
         stderr(&out),
         "API key login is required, but ChatGPT is currently being used. Logging out.\n"
     );
-    assert_eq!(code(&out), 2);
+    assert_eq!(code(&out), 5, "5: stored credentials need a new login");
 
     // ChatGPT forced and CODEX_API_KEY set.
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
@@ -69,7 +69,7 @@ async fn whoami_check_refuses_a_forbidden_login_method_before_any_request() {
         stderr(&out),
         "ChatGPT login is required, but an API key is currently being used. Logging out.\n"
     );
-    assert_eq!(code(&out), 2);
+    assert_eq!(code(&out), 5, "5: stored credentials need a new login");
     let stats = home.emulator().stats();
     assert_eq!(
         stats.token_requests + stats.backend_requests,
@@ -176,10 +176,10 @@ async fn a_refresh_that_cannot_be_saved_on_a_full_disk_never_replays_the_spent_t
         first.contains("will not be sent again") && first.contains("run `codex login`"),
         "{first}"
     );
-    assert_eq!(read("1.code").trim(), "2", "{first}");
+    assert_eq!(read("1.code").trim(), "5", "{first}");
     let second = read("2.err");
     assert!(second.contains("Run `codex login` again."), "{second}");
-    assert_eq!(read("2.code").trim(), "2", "{second}");
+    assert_eq!(read("2.code").trim(), "5", "{second}");
 
     // The spent token is gone from auth.json (blanked in place: the disk had no room for more).
     let after: serde_json::Value = serde_json::from_str(&read("auth.after")).unwrap();
