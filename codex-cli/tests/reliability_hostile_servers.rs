@@ -255,7 +255,8 @@ async fn refresh_and_backend_calls_failing_at_a_dead_proxy_name_it() {
     let port = dead.local_addr().unwrap().port();
     drop(dead);
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
-    home.seed_chatgpt_login(-60);
+    // Minted by the (unreachable) issuer the refresh goes to: tokens go only to their issuer.
+    home.seed_chatgpt_login_minted_by(-60, "https://auth.codex-test.invalid");
     let h = home.clone();
     let proxy = format!("http://u:pw-secret@127.0.0.1:{port}");
     let out = blocking(move || {
@@ -312,8 +313,9 @@ async fn refresh_and_backend_calls_failing_at_a_dead_proxy_name_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_token_response_is_cut_off_at_the_cap() {
     let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
-    home.seed_chatgpt_login(-60);
     let hostile = endless_body_server().await;
+    // Minted by the hostile issuer the refresh goes to: tokens go only to their issuer.
+    home.seed_chatgpt_login_minted_by(-60, &hostile);
     let h = home.clone();
     let started = Instant::now();
     let out = blocking(move || {

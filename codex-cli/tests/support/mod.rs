@@ -148,6 +148,34 @@ impl Home {
         self.write_chatgpt_login(&tokens);
         tokens
     }
+
+    /// [`Home::seed_chatgpt_login`] with the id token's `iss` rewritten to `issuer` (id token
+    /// signatures are not checked), for tests that refresh at another server on purpose:
+    /// tokens only ever go back to the issuer that minted them.
+    pub fn seed_chatgpt_login_minted_by(
+        &self,
+        access_token_ttl_secs: i64,
+        issuer: &str,
+    ) -> IssuedTokens {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut tokens = self.emulator().issue_chatgpt_tokens(IssueTokens {
+            access_token_ttl_secs,
+            ..IssueTokens::default()
+        });
+        let parts: Vec<&str> = tokens.id_token.split('.').collect();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
+        claims["iss"] = serde_json::Value::String(issuer.to_owned());
+        tokens.id_token = format!(
+            "{}.{}.{}",
+            parts[0],
+            engine.encode(claims.to_string()),
+            parts[2]
+        );
+        self.write_chatgpt_login(&tokens);
+        tokens
+    }
 }
 
 /// stdout as text.
