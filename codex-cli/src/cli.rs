@@ -70,6 +70,23 @@ Exit codes:
   4  network or server error (--check)
   5  stored credentials need a new login (expired, revoked or refused)";
 
+const TOKEN_HELP: &str = "\
+Prints the access token (ChatGPT login, refreshed first when it expires within
+--min-valid), the API key, or a freshly minted AgentAssertion (agent identity).
+Nothing is printed on stdout unless the whole output is ready.
+
+Examples:
+  curl -H \"Authorization: Bearer $(codex token)\" ...
+  codex token --headers > h.txt && curl -H @h.txt ...
+
+Exit codes:
+  0  the credential was printed
+  1  not logged in, or the command failed
+  2  usage error
+  3  the credential store could not be read
+  4  network or server error (while refreshing)
+  5  stored credentials need a new login (expired, revoked or refused)";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -82,6 +99,9 @@ pub enum Command {
     /// Show who you are logged in as (offline unless --check).
     #[command(after_help = WHOAMI_HELP)]
     Whoami(WhoamiArgs),
+    /// Print a credential that is valid now (for scripts and other tools).
+    #[command(after_help = TOKEN_HELP)]
+    Token(TokenArgs),
 }
 
 /// Arguments of `codex login`.
@@ -138,6 +158,24 @@ pub struct WhoamiArgs {
     /// API key `GET <OPENAI_BASE_URL>/models`.
     #[arg(long)]
     pub check: bool,
+}
+
+/// Arguments of `codex token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Print one JSON object: schema_version, token, token_type, expires_at, account_id, auth_mode.
+    #[arg(long, conflicts_with = "headers")]
+    pub json: bool,
+
+    /// Print the complete header lines to send (`Authorization: ...`, `ChatGPT-Account-ID: ...`,
+    /// `X-OpenAI-Fedramp: true` where needed), as `curl -H @file` reads them.
+    #[arg(long)]
+    pub headers: bool,
+
+    /// Refresh first when the access token expires within this long (`90`, `90s`, `5m`, `1h`).
+    #[arg(long = "min-valid", value_name = "DURATION", default_value = "60s",
+          value_parser = crate::token_cmd::parse_duration)]
+    pub min_valid: std::time::Duration,
 }
 
 #[cfg(test)]

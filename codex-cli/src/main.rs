@@ -13,6 +13,7 @@ mod exit;
 mod logging;
 mod login_cmd;
 mod term;
+mod token_cmd;
 mod whoami;
 
 use clap::Parser;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         },
         Command::Logout => login_cmd::logout(&cli.overrides),
         Command::Whoami(args) => whoami::run(&cli.overrides, &args),
+        Command::Token(args) => token_cmd::run(&cli.overrides, &args),
     };
     ExitCode::from(code)
 }
