@@ -87,6 +87,13 @@ Exit codes:
   4  network or server error (while refreshing)
   5  stored credentials need a new login (expired, revoked or refused)";
 
+const COMPLETION_HELP: &str = "\
+Install, for example:
+  bash:        codex completion bash > ~/.local/share/bash-completion/completions/codex
+  zsh:         codex completion zsh > \"${fpath[1]}/_codex\"
+  fish:        codex completion fish > ~/.config/fish/completions/codex.fish
+  powershell:  codex completion powershell | Out-String | Invoke-Expression";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -102,6 +109,9 @@ pub enum Command {
     /// Print a credential that is valid now (for scripts and other tools).
     #[command(after_help = TOKEN_HELP)]
     Token(TokenArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETION_HELP)]
+    Completion(CompletionArgs),
 }
 
 /// Arguments of `codex login`.
@@ -158,6 +168,14 @@ pub struct WhoamiArgs {
     /// API key `GET <OPENAI_BASE_URL>/models`.
     #[arg(long)]
     pub check: bool,
+}
+
+/// Arguments of `codex completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `codex token`.

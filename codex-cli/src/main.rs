@@ -8,6 +8,7 @@
 mod api_key_check;
 mod api_key_mask;
 mod cli;
+mod completion;
 mod context;
 mod exit;
 mod logging;
@@ -21,6 +22,9 @@ use cli::{Cli, Command, LoginAction};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Some(code) = completion::man_pages_from_args() {
+        return ExitCode::from(code);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Login(args) => match args.action {
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Command::Logout => login_cmd::logout(&cli.overrides),
         Command::Whoami(args) => whoami::run(&cli.overrides, &args),
         Command::Token(args) => token_cmd::run(&cli.overrides, &args),
+        Command::Completion(args) => completion::completion(args.shell),
     };
     ExitCode::from(code)
 }
