@@ -94,6 +94,19 @@ Install, for example:
   fish:        codex completion fish > ~/.config/fish/completions/codex.fish
   powershell:  codex completion powershell | Out-String | Invoke-Expression";
 
+const DOCTOR_HELP: &str = "\
+Each check has a status (ok, warning, fail) and, when something is wrong, a
+one-line next step. --json prints the official `codex doctor --json` envelope
+(schemaVersion, generatedAt, overallStatus, codexVersion, checks by id).
+
+Environment:
+  CODEX_DOCTOR_CALLBACK_PORTS  the callback ports to check (default 1455,1457)
+
+Exit codes:
+  0  every check is ok
+  1  at least one warning or failure
+  2  usage error";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -112,6 +125,9 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = COMPLETION_HELP)]
     Completion(CompletionArgs),
+    /// Diagnose configuration, credentials, proxies, CA, keyring, ports and reachability.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
 }
 
 /// Arguments of `codex login`.
@@ -168,6 +184,18 @@ pub struct WhoamiArgs {
     /// API key `GET <OPENAI_BASE_URL>/models`.
     #[arg(long)]
     pub check: bool,
+}
+
+/// Arguments of `codex doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print one JSON object (the official `codex doctor --json` envelope).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the network checks (reachability of the issuer and backend, clock skew).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Arguments of `codex completion`.

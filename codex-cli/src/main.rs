@@ -10,6 +10,7 @@ mod api_key_mask;
 mod cli;
 mod completion;
 mod context;
+mod doctor;
 mod exit;
 mod logging;
 mod login_cmd;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Whoami(args) => whoami::run(&cli.overrides, &args),
         Command::Token(args) => token_cmd::run(&cli.overrides, &args),
         Command::Completion(args) => completion::completion(args.shell),
+        Command::Doctor(args) => doctor::run(&cli.overrides, &args),
     };
     ExitCode::from(code)
 }
