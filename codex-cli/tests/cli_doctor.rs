@@ -314,3 +314,82 @@ async fn no_login_fails_the_credentials_check() {
     assert!(text.contains("[fail] auth.credentials"), "{text}");
     assert!(text.contains("next: Run `codex login`"), "{text}");
 }
+
+/// The envelope shape of a `doctor --json` report: top-level keys, and for
+/// each check its field names and value types.
+fn shape(report: &Value) -> (Vec<String>, Vec<(String, &'static str)>) {
+    let kind = |value: &Value| match value {
+        Value::Null => "null-or-string",
+        Value::String(_) => "null-or-string",
+        Value::Number(_) => "number",
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::Bool(_) => "bool",
+    };
+    let mut top: Vec<String> = report.as_object().unwrap().keys().cloned().collect();
+    top.sort();
+    let mut fields: Vec<(String, &'static str)> = report["checks"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|check| {
+            check
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, value)| (name.clone(), kind(value)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    fields.sort();
+    fields.dedup();
+    (top, fields)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_envelope_and_shared_ids_match_the_official_binary() {
+    let Some(official) = support::official::official_bin() else {
+        return;
+    };
+    let home = logged_in_home().await;
+    let h = home.clone();
+    let theirs = blocking(move || {
+        support::official::run_official(&official, h.path(), &["doctor", "--json"], None)
+    })
+    .await;
+    let theirs = parse_report(&theirs);
+    let h = home.clone();
+    let ours = blocking(move || {
+        support::official::run_isolated(
+            &codex_bin(),
+            h.path(),
+            &["doctor", "--json", "--offline"],
+            None,
+            &[],
+        )
+    })
+    .await;
+    let ours = parse_report(&ours);
+    assert_eq!(
+        shape(&ours),
+        shape(&theirs),
+        "ours: {ours:#}\ntheirs: {theirs:#}"
+    );
+    assert_eq!(ours["schemaVersion"], theirs["schemaVersion"]);
+    for report in [&ours, &theirs] {
+        let generated = report["generatedAt"].as_str().unwrap();
+        assert!(generated.ends_with("s since unix epoch"), "{generated}");
+        let overall = report["overallStatus"].as_str().unwrap();
+        assert!(["ok", "warning", "fail"].contains(&overall), "{overall}");
+    }
+    for id in ["config.load", "auth.credentials", "network.env"] {
+        assert_eq!(
+            check(&ours, id)["category"],
+            check(&theirs, id)["category"],
+            "{id}"
+        );
+    }
+    // Both see the stored login.
+    assert_eq!(check(&theirs, "auth.credentials")["status"], "ok");
+    assert_eq!(check(&ours, "auth.credentials")["status"], "ok");
+}
