@@ -20,8 +20,11 @@
 
 mod agent_readiness;
 mod agent_task_recovery;
+mod from_env;
 mod preloaded;
 pub mod refresh_window;
+
+pub use from_env::FromEnvError;
 
 use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;

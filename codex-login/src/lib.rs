@@ -17,6 +17,7 @@ pub mod config;
 pub mod environment;
 pub mod flows;
 pub mod http_client;
+pub mod middleware;
 pub mod recovery;
 pub mod refresh;
 pub mod refresh_failure_record;
