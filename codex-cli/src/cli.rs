@@ -8,9 +8,9 @@ Exit codes:
   0    success / logged in
   1    not logged in, or the command failed
   2    usage error (unknown or conflicting arguments)
-  3    the credential store could not be read (whoami)
-  4    network or server error (whoami --check)
-  5    stored credentials need a new login (whoami)
+  3    the credential store could not be read (whoami, token)
+  4    network or server error (whoami --check, token)
+  5    stored credentials need a new login (whoami, token)
   130  interrupted with Ctrl-C (login)
 
 Environment:
