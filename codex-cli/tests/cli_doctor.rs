@@ -213,6 +213,21 @@ async fn a_broken_proxy_is_named_as_the_cause() {
     );
     assert!(step.contains("NO_PROXY"), "{step}");
 
+    // A password in the proxy URL is never shown.
+    let with_password = format!("http://user:proxy-secret-pw@127.0.0.1:{}", free_port());
+    let out = doctor(&home, &["--json"], &[("HTTP_PROXY", with_password)]).await;
+    assert_eq!(code(&out), 1);
+    assert!(
+        !stdout(&out).contains("proxy-secret-pw"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("user:****@127.0.0.1"),
+        "{}",
+        stdout(&out)
+    );
+
     // NO_PROXY for the host: direct again, and healthy.
     let out = doctor(
         &home,

@@ -140,6 +140,10 @@ async fn min_valid_decides_whether_to_refresh_first() {
     let stored = std::fs::read_to_string(home.auth_file()).unwrap();
     assert!(stored.contains(&fresh));
 
+    let out = run(&home, &["token", "--json", "--headers"]).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+
     let out = run(&home, &["token", "--min-valid", "soon"]).await;
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
