@@ -18,7 +18,7 @@ use codex_auth_provider::headers::{AGENT_ASSERTION_SCHEME, AUTHORIZATION};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::resolution::{ResolveError, ResolveOptions};
+use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::storage::storage_for_mode;
 use codex_login::{
     AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError, ResolvedAuth, resolve_credentials,
@@ -91,6 +91,14 @@ fn resolve(config: &CodexConfig) -> Result<ResolvedAuth, Failure> {
         Ok(Some(resolved)) => {
             for warning in storage.warnings() {
                 eprintln!("Warning: {warning}");
+            }
+            if let CredentialSource::Env(name) = &resolved.source
+                && let Ok(Some(stored)) = storage.load_with_location()
+            {
+                eprintln!(
+                    "Warning: {name} is set and is used instead of the login stored in {}.",
+                    stored.location
+                );
             }
             Ok(resolved)
         }

@@ -191,6 +191,17 @@ async fn api_key_prints_the_key() {
     assert_eq!(report["expires_at"], Value::Null);
     let out = run(&home, &["token", "--headers"]).await;
     assert_eq!(stdout(&out), format!("Authorization: Bearer {key}\n"));
+
+    // CODEX_API_KEY wins over a stored login, and stderr says so.
+    home.seed_chatgpt_login(3600);
+    let h = home.clone();
+    let out = blocking(move || h.run_with_env(&["token"], None, &[("CODEX_API_KEY", key)])).await;
+    assert_eq!(stdout(&out), format!("{key}\n"));
+    assert!(
+        stderr(&out).contains("CODEX_API_KEY is set and is used instead of the login stored"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
