@@ -8,9 +8,9 @@ Exit codes:
   0    success / logged in
   1    not logged in, or the command failed
   2    usage error (unknown or conflicting arguments)
-  3    the credential store could not be read (whoami)
-  4    network or server error (whoami --check)
-  5    stored credentials need a new login (whoami)
+  3    the credential store could not be read (whoami, token)
+  4    network or server error (whoami --check, token)
+  5    stored credentials need a new login (whoami, token)
   130  interrupted with Ctrl-C (login)
 
 Environment:
@@ -71,6 +71,43 @@ Exit codes:
   4  network or server error (--check)
   5  stored credentials need a new login (expired, revoked or refused)";
 
+const TOKEN_HELP: &str = "\
+Prints the access token (ChatGPT login, refreshed first when it expires within
+--min-valid), the API key, or a freshly minted AgentAssertion (agent identity).
+Nothing is printed on stdout unless the whole output is ready.
+
+Examples:
+  curl -H \"Authorization: Bearer $(codex token)\" ...
+  codex token --headers > h.txt && curl -H @h.txt ...
+
+Exit codes:
+  0  the credential was printed
+  1  not logged in, or the command failed
+  2  usage error
+  3  the credential store could not be read
+  4  network or server error (while refreshing)
+  5  stored credentials need a new login (expired, revoked or refused)";
+
+const COMPLETION_HELP: &str = "\
+Install, for example:
+  bash:        codex completion bash > ~/.local/share/bash-completion/completions/codex
+  zsh:         codex completion zsh > \"${fpath[1]}/_codex\"
+  fish:        codex completion fish > ~/.config/fish/completions/codex.fish
+  powershell:  codex completion powershell | Out-String | Invoke-Expression";
+
+const DOCTOR_HELP: &str = "\
+Each check has a status (ok, warning, fail) and, when something is wrong, a
+one-line next step. --json prints the official `codex doctor --json` envelope
+(schemaVersion, generatedAt, overallStatus, codexVersion, checks by id).
+
+Environment:
+  CODEX_DOCTOR_CALLBACK_PORTS  the callback ports to check (default 1455,1457)
+
+Exit codes:
+  0  every check is ok
+  1  at least one warning or failure
+  2  usage error";
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -85,6 +122,15 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Keep several logins side by side: list, switch, rename, remove.
     Profile(crate::profile_cmd::ProfileArgs),
+    /// Print a credential that is valid now (for scripts and other tools).
+    #[command(after_help = TOKEN_HELP)]
+    Token(TokenArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETION_HELP)]
+    Completion(CompletionArgs),
+    /// Diagnose configuration, credentials, proxies, CA, keyring, ports and reachability.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
 }
 
 /// Arguments of `codex login`.
@@ -154,6 +200,48 @@ pub struct WhoamiArgs {
     /// List every profile with its health instead (same as `codex profile list`).
     #[arg(long, conflicts_with = "check")]
     pub all: bool,
+}
+
+/// Arguments of `codex doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print one JSON object (the official `codex doctor --json` envelope).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the network checks (reachability of the issuer and backend, clock skew).
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Arguments of `codex completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `codex token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Print one JSON object: schema_version, token, token_type, expires_at, account_id, auth_mode.
+    #[arg(long, conflicts_with = "headers")]
+    pub json: bool,
+
+    /// Print the complete header lines to send (`Authorization: ...`, `ChatGPT-Account-ID: ...`,
+    /// `X-OpenAI-Fedramp: true` where needed), as `curl -H @file` reads them.
+    #[arg(long)]
+    pub headers: bool,
+
+    /// Refresh first when the access token expires within this long (`90`, `90s`, `5m`, `1h`).
+    #[arg(long = "min-valid", value_name = "DURATION", default_value = "60s",
+          value_parser = crate::token_cmd::parse_duration)]
+    pub min_valid: std::time::Duration,
+
+    /// Use this profile instead of the active one (overrides CODEX_PROFILE).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<codex_login::profiles::ProfileName>,
 }
 
 #[cfg(test)]

@@ -8,12 +8,15 @@
 mod api_key_check;
 mod api_key_mask;
 mod cli;
+mod completion;
 mod context;
+mod doctor;
 mod exit;
 mod logging;
 mod login_cmd;
 mod profile_cmd;
 mod term;
+mod token_cmd;
 mod whoami;
 
 use clap::Parser;
@@ -21,6 +24,9 @@ use cli::{Cli, Command, LoginAction};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if let Some(code) = completion::man_pages_from_args() {
+        return ExitCode::from(code);
+    }
     let cli = Cli::parse();
     if let Some(code) = profile_cmd::select_profile(&cli) {
         return ExitCode::from(code);
@@ -39,6 +45,9 @@ fn main() -> ExitCode {
         Command::Whoami(args) if args.all => profile_cmd::list(&cli.overrides, args.json),
         Command::Whoami(args) => whoami::run(&cli.overrides, &args),
         Command::Profile(args) => profile_cmd::run(&cli.overrides, args),
+        Command::Token(args) => token_cmd::run(&cli.overrides, &args),
+        Command::Completion(args) => completion::completion(args.shell),
+        Command::Doctor(args) => doctor::run(&cli.overrides, &args),
     };
     ExitCode::from(code)
 }

@@ -92,6 +92,7 @@ pub fn select_profile(cli: &Cli) -> Option<u8> {
         ),
         Command::Whoami(args) if !args.all => (args.profile.clone(), true),
         Command::Logout(args) if !args.all => (args.profile.clone(), true),
+        Command::Token(args) => (args.profile.clone(), true),
         _ => return None,
     };
     let chosen = match flag {
@@ -122,9 +123,19 @@ pub fn select_profile(cli: &Cli) -> Option<u8> {
 }
 
 fn profile_exists(config: &CodexConfig, name: &ProfileName) -> bool {
-    let active = profiles::layout::read_marker(&config.codex_home)
-        .is_ok_and(|marker| marker.is_active(name));
-    active || profiles::layout::profile_dir(&config.codex_home, name).is_dir()
+    let present = || {
+        let active = profiles::layout::read_marker(&config.codex_home)
+            .is_ok_and(|marker| marker.is_active(name));
+        active || profiles::layout::profile_dir(&config.codex_home, name).is_dir()
+    };
+    // A switch running in another process moves the login between the two places; a miss is
+    // only believed when checked again under `auth.json.lock`, which every switch holds.
+    present()
+        || codex_login::auth_lock::AuthFileLock::acquire_blocking(
+            &config.codex_home,
+            DEFAULT_LOCK_WAIT,
+        )
+        .is_ok_and(|_lock| present())
 }
 
 /// After a plain `codex logout`: the active profile's name no longer labels any login, so a

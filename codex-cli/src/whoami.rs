@@ -19,7 +19,7 @@ use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
 use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, ResolvedAuth, resolve_credentials};
 use serde_json::{Value, json};
 
-mod usability;
+pub(crate) mod usability;
 
 /// The version of the `--json` schema.
 const SCHEMA_VERSION: u32 = 1;

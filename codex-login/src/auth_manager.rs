@@ -20,6 +20,7 @@
 
 mod agent_readiness;
 mod agent_task_recovery;
+mod from_env;
 mod identity_guard;
 mod preloaded;
 pub mod refresh_window;
@@ -28,6 +29,8 @@ mod save_rescue;
 
 pub use identity_guard::{ForeignIdentityError, GuardError};
 pub use save_rescue::{RefreshNotSaved, SpentTokenGuard};
+
+pub use from_env::FromEnvError;
 
 use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;

@@ -19,6 +19,7 @@ pub mod environment;
 pub mod flows;
 pub mod http_client;
 pub mod issuer_guard;
+pub mod middleware;
 pub mod profiles;
 pub mod recovery;
 pub mod refresh;

@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: whole-process timings of the `codex` binary.
 //!
 //! Builds the release binary, writes a ChatGPT `auth.json` into a temporary
-//! `CODEX_HOME`, and times `codex whoami` and `codex login status` over
+//! `CODEX_HOME`, and times `codex whoami`, `codex login status` and `codex token` over
 //! repeated runs (median wall time and peak resident memory). When the
 //! official CLI is available (`CODEX_OFFICIAL_BIN`, or the copy `.ci/run`
 //! installs under `target/official-codex`), its `codex login status` is timed
@@ -43,7 +43,7 @@ pub fn run(root: &Path, target: &Path) -> anyhow::Result<()> {
     write_chatgpt_auth(home.path())?;
 
     let mut results = Vec::new();
-    for args in [&["whoami"][..], &["login", "status"][..]] {
+    for args in [&["whoami"][..], &["login", "status"][..], &["token"][..]] {
         results.push(measure(
             &format!("codex {} (ours)", args.join(" ")),
             &codex,

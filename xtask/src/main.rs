@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod man;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   demo    run the codex CLI end to end against the embedded emulator
   bench   time `codex whoami` / `codex login status` (release build), next to
-          the official CLI when available; writes docs/PERFORMANCE.md";
+          the official CLI when available; writes docs/PERFORMANCE.md
+  man     write the codex man pages (roff) to target/man, or to the given directory";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -22,6 +24,11 @@ fn main() -> anyhow::Result<()> {
             let root = workspace_root()?;
             let target = target_dir(&root);
             bench::run(&root, &target)
+        }
+        "man" => {
+            let root = workspace_root()?;
+            let target = target_dir(&root);
+            man::run(&root, &target, args.next())
         }
         "measure-rss" => bench::measure_rss(args),
         "" | "help" | "--help" | "-h" => {

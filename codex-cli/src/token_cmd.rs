@@ -1,0 +1,283 @@
+//! `codex token [--json|--headers] [--min-valid DURATION]`: print a credential
+//! that is valid right now, for scripts and other tools.
+//!
+//! The headers come from the credential's own `AuthProvider`, so they are
+//! exactly what requests carry. A ChatGPT access token that is still valid
+//! for `--min-valid` is printed without a runtime or an HTTP client; one that
+//! is not is refreshed first through the `AuthManager` (under the
+//! cross-process lock: however many `codex token` run at once, one refresh
+//! request per expiry). An agent identity gets its run task registered and a
+//! freshly minted `AgentAssertion`. The whole output is built before it is
+//! written once, so a failure never leaves a partial token on stdout.
+
+use crate::cli::TokenArgs;
+use crate::whoami::usability;
+use crate::{context, exit, logging, term};
+use chrono::{DateTime, SecondsFormat, Utc};
+use codex_auth_provider::headers::{AGENT_ASSERTION_SCHEME, AUTHORIZATION};
+use codex_login::auth_dot_json::AuthMode;
+use codex_login::config::CodexConfig;
+use codex_login::environment::process_env;
+use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::{
+    AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError, ResolvedAuth, resolve_credentials,
+};
+use http::HeaderMap;
+use serde_json::json;
+use std::time::Duration;
+
+/// The version of the `--json` schema.
+const SCHEMA_VERSION: u32 = 1;
+
+/// A failure: the exit code and the message for stderr.
+type Failure = (u8, String);
+
+/// Runs `codex token`.
+pub fn run(overrides: &[String], args: &TokenArgs) -> u8 {
+    logging::init_stderr();
+    match produce(overrides, args) {
+        Ok(text) => {
+            term::print_stdout(&text);
+            exit::OK
+        }
+        Err((code, message)) => {
+            eprintln!("{message}");
+            code
+        }
+    }
+}
+
+/// Everything `codex token` prints, or why it prints nothing.
+fn produce(overrides: &[String], args: &TokenArgs) -> Result<String, Failure> {
+    let config = context::load(overrides)
+        .map_err(|err| (exit::FAILURE, format!("Error loading configuration: {err}")))?;
+    let min_valid = chrono::Duration::from_std(args.min_valid)
+        .map_err(|_| (exit::FAILURE, "--min-valid is too long".to_owned()))?;
+    let resolved = resolve(&config)?;
+    if let Some(reason) =
+        usability::needs_new_login(&config.codex_home, &resolved.auth, &resolved.source)
+        && !valid_for(&resolved.auth, min_valid)
+    {
+        return Err((
+            exit::NEEDS_LOGIN,
+            format!("{reason} Run `codex login` again."),
+        ));
+    }
+    let auth = if needs_manager(&config, &resolved.auth, min_valid) {
+        ready_with_manager(&config, resolved, min_valid)?
+    } else {
+        resolved.auth
+    };
+    if !valid_for(&auth, min_valid) {
+        eprintln!(
+            "Warning: the access token expires within --min-valid even after a refresh \
+             (the issuer issues shorter-lived tokens)."
+        );
+    }
+    let headers = auth.provider().auth_headers();
+    render(&auth, &headers, args)
+}
+
+fn resolve(config: &CodexConfig) -> Result<ResolvedAuth, Failure> {
+    let storage = crate::context::storage(config);
+    let options = ResolveOptions {
+        codex_home: &config.codex_home,
+        store_mode: config.credential_store,
+        enable_codex_api_key_env: true,
+        env: &process_env,
+    };
+    match resolve_credentials(storage.as_ref(), &options) {
+        Ok(Some(resolved)) => {
+            for warning in storage.warnings() {
+                eprintln!("Warning: {warning}");
+            }
+            if let CredentialSource::Env(name) = &resolved.source
+                && let Ok(Some(stored)) = storage.load_with_location()
+            {
+                eprintln!(
+                    "Warning: {name} is set and is used instead of the login stored in {}.",
+                    stored.location
+                );
+            }
+            Ok(resolved)
+        }
+        Ok(None) => Err((
+            exit::FAILURE,
+            "Not logged in. Run `codex login` first.".to_owned(),
+        )),
+        Err(ResolveError::Storage(err)) => Err((
+            exit::STORAGE_ERROR,
+            format!("Error reading stored credentials: {err}"),
+        )),
+        Err(err) => Err((
+            exit::NEEDS_LOGIN,
+            format!("{err}. Run `codex login` again."),
+        )),
+    }
+}
+
+/// Whether the credential's expiry (if it has one) is more than `min_valid` away.
+fn valid_for(auth: &CodexAuth, min_valid: chrono::Duration) -> bool {
+    match auth.auth_mode() {
+        AuthMode::ApiKey => true,
+        _ => auth
+            .access_token_expires_at()
+            .is_none_or(|expires_at| expires_at - min_valid > Utc::now()),
+    }
+}
+
+/// Whether printing needs the `AuthManager` (and so a runtime and an HTTP
+/// client): a ChatGPT token to refresh, or an agent identity to ready.
+fn needs_manager(config: &CodexConfig, auth: &CodexAuth, min_valid: chrono::Duration) -> bool {
+    match auth.auth_mode() {
+        AuthMode::ApiKey => false,
+        AuthMode::AgentIdentity => true,
+        AuthMode::Chatgpt => config.use_agent_identity || !valid_for(auth, min_valid),
+        AuthMode::ChatgptAuthTokens => !valid_for(auth, min_valid),
+    }
+}
+
+/// Refreshes (when the token expires within `min_valid`) and readies the
+/// credentials through an `AuthManager` seeded with `resolved`.
+fn ready_with_manager(
+    config: &CodexConfig,
+    resolved: ResolvedAuth,
+    min_valid: chrono::Duration,
+) -> Result<CodexAuth, Failure> {
+    let network = |message: String| (exit::NETWORK_ERROR, message);
+    let http = context::http_factory().map_err(network)?;
+    let runtime = context::runtime().map_err(network)?;
+    let mut manager_config = AuthManagerConfig::from_codex_config(config);
+    manager_config.enable_codex_api_key_env = true;
+    manager_config.http = Some(http);
+    manager_config.storage = Some(crate::context::storage(config));
+    let refresh = !valid_for(&resolved.auth, min_valid);
+    runtime.block_on(async move {
+        let manager = AuthManager::with_resolved(manager_config, resolved);
+        if refresh {
+            manager.refresh_token().await.map_err(refresh_failure)?;
+        }
+        match manager.try_auth().await {
+            Ok(Some(auth)) => Ok(auth),
+            Ok(None) => Err((exit::FAILURE, "Not logged in".to_owned())),
+            Err(err) => Err(refresh_failure(err)),
+        }
+    })
+}
+
+fn refresh_failure(err: RefreshTokenError) -> Failure {
+    if err.requires_new_login() {
+        return (exit::NEEDS_LOGIN, format!("{err} Run `codex login` again."));
+    }
+    match err {
+        RefreshTokenError::Storage(err) => (exit::STORAGE_ERROR, err.to_string()),
+        RefreshTokenError::Permanent { message, .. } => (
+            exit::NEEDS_LOGIN,
+            format!("{message} Run `codex login` again."),
+        ),
+        other => (exit::NETWORK_ERROR, other.to_string()),
+    }
+}
+
+/// Builds the whole output for the chosen format.
+fn render(auth: &CodexAuth, headers: &HeaderMap, args: &TokenArgs) -> Result<String, Failure> {
+    let authorization = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| {
+            (
+                exit::NEEDS_LOGIN,
+                "The stored credential cannot be sent as a header. Run `codex login` again."
+                    .to_owned(),
+            )
+        })?;
+    let (token_type, token) = authorization
+        .split_once(' ')
+        .unwrap_or(("Bearer", authorization));
+    if args.headers {
+        let mut text = String::new();
+        for (name, value) in headers {
+            let value = value.to_str().map_err(|_| {
+                (
+                    exit::FAILURE,
+                    format!("the {name} header is not valid text"),
+                )
+            })?;
+            text.push_str(&format!("{}: {value}\n", canonical_name(name.as_str())));
+        }
+        return Ok(text);
+    }
+    if args.json {
+        let expires_at = match token_type {
+            AGENT_ASSERTION_SCHEME => None,
+            _ => auth.access_token_expires_at().map(rfc3339),
+        };
+        let report = json!({
+            "schema_version": SCHEMA_VERSION,
+            "token": token,
+            "token_type": token_type,
+            "expires_at": expires_at,
+            "account_id": auth.account_id(),
+            "auth_mode": auth.auth_mode().as_str(),
+        });
+        return Ok(format!("{report}\n"));
+    }
+    Ok(format!("{token}\n"))
+}
+
+/// The header name as the official client spells it (`http` lower-cases names).
+fn canonical_name(name: &str) -> &str {
+    match name {
+        "authorization" => "Authorization",
+        "chatgpt-account-id" => "ChatGPT-Account-ID",
+        "x-openai-fedramp" => "X-OpenAI-Fedramp",
+        other => other,
+    }
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses `--min-valid`: a number with an optional unit (`s`, `m`, `h`, `d`);
+/// a bare number is seconds (`90`, `90s`, `5m`, `1h`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 60s, 5m or 1h)"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => return Err(format!("unknown unit `{other}` (use s, m, h or d)")),
+    };
+    number
+        .checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_and_without_units() {
+        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+    }
+}

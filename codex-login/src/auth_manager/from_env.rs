@@ -1,0 +1,53 @@
+//! The one-call front door: an [`AuthManager`] set up from the environment
+//! and `config.toml`, the way the `codex` command sets itself up.
+
+use super::{AuthManager, AuthManagerConfig};
+use crate::config::{ConfigError, load_config};
+use crate::environment::{SharedEnv, shared_process_env};
+use crate::http_client::{HttpClientError, HttpClientFactory};
+use std::sync::Arc;
+
+/// Why [`AuthManager::from_env`] could not set up a manager.
+#[derive(Debug, thiserror::Error)]
+pub enum FromEnvError {
+    /// `CODEX_HOME` or `config.toml` (or an environment override) is invalid.
+    #[error("cannot load the Codex configuration: {0}")]
+    Config(#[source] ConfigError),
+    /// The CA bundle named by `CODEX_CA_CERTIFICATE` / `SSL_CERT_FILE` cannot be used.
+    #[error("cannot set up HTTP clients: {0}")]
+    Http(#[source] HttpClientError),
+    /// The blocking load of the credentials did not finish.
+    #[error("the credential load task failed: {0}")]
+    Load(#[source] tokio::task::JoinError),
+}
+
+impl AuthManager {
+    /// A shared manager configured like the `codex` command: `CODEX_HOME`
+    /// (default `~/.codex`), its `config.toml` (issuer, ChatGPT base URL,
+    /// credential store, agent identity settings), the environment overrides
+    /// (`CODEX_ISSUER`, `CODEX_REFRESH_TOKEN_URL_OVERRIDE`, `CODEX_API_KEY`,
+    /// `CODEX_ACCESS_TOKEN`, ...), and HTTP clients with the extra CA bundle
+    /// (`CODEX_CA_CERTIFICATE` / `SSL_CERT_FILE`) and the proxy variables.
+    ///
+    /// The credentials are loaded once on a blocking thread (a keyring read
+    /// is bounded by its timeout); not being logged in is not an error here:
+    /// the manager then hands out no provider.
+    pub async fn from_env() -> Result<Arc<Self>, FromEnvError> {
+        Self::from_env_lookup(shared_process_env()).await
+    }
+
+    /// [`AuthManager::from_env`] reading variables from `env` instead of the
+    /// process environment (embedders with their own environment, tests).
+    pub async fn from_env_lookup(env: SharedEnv) -> Result<Arc<Self>, FromEnvError> {
+        let lookup = |name: &str| env(name);
+        let config = load_config(&[], &lookup).map_err(FromEnvError::Config)?;
+        let http = HttpClientFactory::from_env(&lookup).map_err(FromEnvError::Http)?;
+        let mut manager_config = AuthManagerConfig::from_codex_config(&config);
+        manager_config.enable_codex_api_key_env = true;
+        manager_config.http = Some(http);
+        manager_config.env = env.clone();
+        tokio::task::spawn_blocking(move || Self::shared(manager_config))
+            .await
+            .map_err(FromEnvError::Load)
+    }
+}
