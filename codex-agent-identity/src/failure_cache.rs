@@ -7,7 +7,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long a failure is remembered by default.
-pub const REGISTRATION_FAILURE_TTL: Duration = Duration::from_secs(60 * 60);
+pub(crate) const REGISTRATION_FAILURE_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// Whose bootstrap failed, and against which AuthAPI.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -3,8 +3,8 @@
 
 use crate::assertion_auth::AgentAssertionAuth;
 use crate::ids::{AgentRuntimeId, IdError, TaskId};
-use crate::jwt::AgentIdentityJwt;
 use crate::key::{AgentKey, KeyError};
+use crate::token::AgentIdentityJwt;
 use codex_auth_provider::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

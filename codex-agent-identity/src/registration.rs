@@ -17,13 +17,13 @@ use std::fmt;
 use std::time::Duration;
 
 /// Timeout of one agent registration request.
-pub const AGENT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const AGENT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Timeout of one task registration request.
-pub const TASK_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TASK_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest response body (in characters) kept in an error.
-pub const ERROR_BODY_LIMIT: usize = 512;
+pub(crate) const ERROR_BODY_LIMIT: usize = 512;
 /// The capability the Codex CLI registers agents with.
-pub const RESPONSES_API_CAPABILITY: &str = "responsesapi";
+pub(crate) const RESPONSES_API_CAPABILITY: &str = "responsesapi";
 
 /// Which registration call an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +197,7 @@ impl TaskRegistrationBody {
 }
 
 /// The message a task registration signs: `<runtime>:<timestamp>`.
-pub fn task_registration_message(runtime: &AgentRuntimeId, timestamp: &str) -> String {
+pub(crate) fn task_registration_message(runtime: &AgentRuntimeId, timestamp: &str) -> String {
     format!("{}:{timestamp}", runtime.as_str())
 }
 
@@ -217,6 +217,9 @@ struct RetryableFailure {
 }
 
 impl RegistrationClient {
+    /// Longest response body (in characters) kept in an error.
+    pub const ERROR_BODY_LIMIT: usize = ERROR_BODY_LIMIT;
+
     /// A client for `authapi_base_url` (e.g. `https://auth.openai.com/api/accounts`),
     /// which must be HTTPS or loopback HTTP.
     pub fn new(http: &reqwest::Client, authapi_base_url: &str) -> Result<Self, RegistrationError> {
