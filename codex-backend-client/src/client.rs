@@ -265,7 +265,8 @@ impl BackendClient {
     }
 
     /// The routes (normalised base URL and style) this client calls.
-    pub fn routes(&self) -> &BackendRoutes {
+    #[cfg(test)]
+    pub(crate) fn routes(&self) -> &BackendRoutes {
         &self.routes
     }
 

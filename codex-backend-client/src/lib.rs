@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod accounts;
 mod base_url;
 mod client;
@@ -32,8 +34,12 @@ mod task_details;
 mod tasks;
 mod usage;
 
+/// Route URL shapes (moved from `tests/url_shapes.rs`: `BackendRoutes` is internal).
+#[cfg(test)]
+mod url_shapes_tests;
+
 pub use accounts::{AccountSummary, AccountsCheck, InvalidAccountsResponse};
-pub use base_url::{PathStyle, normalize_base_url};
+pub use base_url::PathStyle;
 pub use client::{BackendClient, BackendClientBuilder, DEFAULT_USER_AGENT, TaskDetailsWithBody};
 pub use error::{AuthRecovery, BackendError, HttpFailure};
 pub use error_response::{ERROR_BODY_LIMIT, is_credential_error_code};
@@ -43,7 +49,6 @@ pub use rate_limits::{
     SpendControlSnapshot,
 };
 pub use retry::RetryPolicy;
-pub use routes::BackendRoutes;
 pub use task_details::{
     ContentFragment, OutputDiff, StructuredContent, TaskDetails, Turn, TurnError, TurnItem,
     Worklog, WorklogAuthor, WorklogContent, WorklogMessage,
