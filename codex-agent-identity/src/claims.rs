@@ -34,9 +34,9 @@ pub struct AgentIdentityClaims {
 
 impl AgentIdentityClaims {
     /// The `iss` every agent identity JWT must carry.
-    pub const ISSUER: &'static str = crate::jwt::AGENT_IDENTITY_ISSUER;
+    pub const ISSUER: &'static str = "https://chatgpt.com/codex-backend/agent-identity";
     /// The `aud` every agent identity JWT must carry.
-    pub const AUDIENCE: &'static str = crate::jwt::AGENT_IDENTITY_AUDIENCE;
+    pub const AUDIENCE: &'static str = "codex-app-server";
 
     /// Parses the private key the claims carry.
     pub fn key(&self) -> Result<AgentKey, KeyError> {

@@ -11,9 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
 /// The `iss` every agent identity JWT must carry.
-pub(crate) const AGENT_IDENTITY_ISSUER: &str = "https://chatgpt.com/codex-backend/agent-identity";
+pub(crate) const AGENT_IDENTITY_ISSUER: &str = AgentIdentityClaims::ISSUER;
 /// The `aud` every agent identity JWT must carry.
-pub(crate) const AGENT_IDENTITY_AUDIENCE: &str = "codex-app-server";
+pub(crate) const AGENT_IDENTITY_AUDIENCE: &str = AgentIdentityClaims::AUDIENCE;
 /// The only signature algorithm accepted.
 pub(crate) const AGENT_IDENTITY_ALGORITHM: &str = "RS256";
 /// Longest JWT accepted, in bytes.

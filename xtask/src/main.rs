@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod shape;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   demo    run the codex CLI end to end against the embedded emulator
   bench   time `codex whoami` / `codex login status` (release build), next to
-          the official CLI when available; writes docs/PERFORMANCE.md";
+          the official CLI when available; writes docs/PERFORMANCE.md
+  check-shape  root export counts, file lengths and module cycles (issue 16)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -23,6 +25,7 @@ fn main() -> anyhow::Result<()> {
             let target = target_dir(&root);
             bench::run(&root, &target)
         }
+        "check-shape" => shape::run(&workspace_root()?),
         "measure-rss" => bench::measure_rss(args),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");
