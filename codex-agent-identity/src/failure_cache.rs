@@ -34,7 +34,7 @@ impl Default for RegistrationFailureCache {
 }
 
 impl RegistrationFailureCache {
-    /// A cache that remembers failures for [`REGISTRATION_FAILURE_TTL`] (one hour).
+    /// A cache that remembers failures for `REGISTRATION_FAILURE_TTL` (one hour).
     pub fn new() -> Self {
         Self::default()
     }

@@ -21,6 +21,7 @@ pub(crate) const MAX_JWT_LEN: usize = 64 * 1024;
 
 /// Why an agent identity JWT was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JwtError {
     /// Not three non-empty base64url segments with JSON object header and payload.
     #[error("the agent identity token is not a JWT: {0}")]

@@ -30,6 +30,7 @@ pub(crate) const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
 
 /// Why a key could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// The private key text is not standard base64.
     #[error("the agent private key is not valid base64")]

@@ -11,6 +11,7 @@ use std::fmt;
 
 /// Why a stored record cannot authenticate requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AgentIdentityRecordError {
     /// The record has no `task_id` yet; register one first.
     #[error("the agent identity has no registered task")]

@@ -45,6 +45,7 @@ impl fmt::Display for RegistrationOperation {
 
 /// Why an agent or task could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistrationError {
     /// Retries ran out on 429, 5xx or transport failures; a ChatGPT login may fall back to Bearer.
     #[error("{operation} is unavailable after {attempts} attempt(s): {message}")]
@@ -63,7 +64,7 @@ pub enum RegistrationError {
         operation: RegistrationOperation,
         /// The HTTP status.
         status: u16,
-        /// The response body, cut to [`ERROR_BODY_LIMIT`] characters.
+        /// The response body, cut to [`RegistrationClient::ERROR_BODY_LIMIT`] characters.
         body: String,
     },
     /// A successful response did not carry what it should.
@@ -438,7 +439,7 @@ fn string_field<'a>(json: &'a serde_json::Value, names: &[&str]) -> Option<&'a s
         .find(|value| !value.trim().is_empty())
 }
 
-/// A response body cut to [`ERROR_BODY_LIMIT`] characters.
+/// A response body cut to [`RegistrationClient::ERROR_BODY_LIMIT`] characters.
 pub(crate) fn truncate_body(text: &str) -> String {
     match text.char_indices().nth(ERROR_BODY_LIMIT) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

@@ -43,7 +43,7 @@ impl EmulatorUrls {
     }
 }
 
-/// What [`EmulatorHandle::issue_chatgpt_tokens`] should mint.
+/// What [`EmulatorHandle::issue_chatgpt_tokens`](crate::EmulatorHandle::issue_chatgpt_tokens) should mint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IssueTokens {
