@@ -1,6 +1,8 @@
 //! The one integration-test binary of `codex-backend-client` (ripgrep style): each former
 //! `tests/<name>.rs` binary is a module here, and shared helpers live in `support`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod auth_header_contract;
