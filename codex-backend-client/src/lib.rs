@@ -40,13 +40,12 @@ mod url_shapes_tests;
 
 pub use accounts::{AccountSummary, AccountsCheck, InvalidAccountsResponse};
 pub use base_url::PathStyle;
-pub use client::{BackendClient, BackendClientBuilder, DEFAULT_USER_AGENT, TaskDetailsWithBody};
+pub use client::{BackendClient, BackendClientBuilder, TaskDetailsWithBody};
 pub use error::{AuthRecovery, BackendError, HttpFailure};
-pub use error_response::{ERROR_BODY_LIMIT, is_credential_error_code};
+pub use error_response::ERROR_BODY_LIMIT;
 pub use profile::{DailyUsageBucket, Profile, ProfileStats};
 pub use rate_limits::{
-    CODEX_LIMIT_ID, CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow,
-    SpendControlSnapshot,
+    CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow, SpendControlSnapshot,
 };
 pub use retry::RetryPolicy;
 pub use task_details::{

@@ -21,7 +21,7 @@ pub const MAX_FILE_LINES: usize = 600;
 pub const EXPORT_LIMITS: [(&str, usize); 5] = [
     ("codex-agent-identity", 25),
     ("codex-login", 30),
-    ("codex-backend-client", 60),
+    ("codex-backend-client", 45),
     ("codex-auth-provider", 30),
     ("codex-emulator", 30),
 ];
