@@ -237,6 +237,26 @@ mod tests {
     }
 
     #[test]
+    fn finds_a_module_cycle_and_a_long_file() {
+        let dir = std::env::temp_dir().join(format!("check-shape-{}", std::process::id()));
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join("c")).unwrap();
+        std::fs::write(src.join("lib.rs"), "mod a;\nmod b;\nmod c;\n").unwrap();
+        std::fs::write(src.join("a.rs"), "use crate::b::B;\n").unwrap();
+        std::fs::write(src.join("c/mod.rs"), "use crate::a::A;\n").unwrap();
+        std::fs::write(src.join("b.rs"), "pub struct B;\n").unwrap();
+        assert_eq!(module_cycle(&src).unwrap(), None);
+        std::fs::write(src.join("b.rs"), "use crate::c::C;\n").unwrap();
+        let cycle = module_cycle(&src).unwrap().unwrap();
+        assert_eq!(cycle.first(), cycle.last());
+        assert_eq!(cycle.len(), 4, "{cycle:?}");
+        assert!(long_files(&src).unwrap().is_empty());
+        std::fs::write(src.join("a.rs"), "//\n".repeat(MAX_FILE_LINES + 1)).unwrap();
+        assert_eq!(long_files(&src).unwrap().len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn the_workspace_has_its_shape() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         run(root).unwrap();
