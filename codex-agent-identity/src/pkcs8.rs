@@ -48,6 +48,8 @@ pub(crate) fn encode_v1(seed: &[u8; ED25519_KEY_LEN]) -> Zeroizing<Vec<u8>> {
 
 /// Reads an Ed25519 PKCS#8 v1 or v2 DER key with aws-lc-rs; anything else is refused.
 pub(crate) fn parse(der: &[u8]) -> Result<ParsedPkcs8, Pkcs8Error> {
+    let rewritten = rfc5958_public_key_form(der);
+    let der = rewritten.as_deref().map_or(der, |der| der.as_slice());
     // aws-lc-rs ignores bytes after the outer SEQUENCE; a stored key must not have any.
     if outer_len(der) != Some(der.len()) {
         return Err(Pkcs8Error {
@@ -73,6 +75,26 @@ pub(crate) fn parse(der: &[u8]) -> Result<ParsedPkcs8, Pkcs8Error> {
         seed,
         version: version_of(der),
     })
+}
+
+/// Early v2 writers (*ring* 0.16) wrapped the public key as `[1] { BIT STRING }`
+/// (`a1 23 03 21 00 <key>`); RFC 5958, and aws-lc-rs, want `[1] IMPLICIT BIT
+/// STRING` (`81 21 00 <key>`). Rewrites that one fixed 85-byte layout.
+fn rfc5958_public_key_form(der: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    const OLD_TAG: [u8; 5] = [0xa1, 0x23, 0x03, 0x21, 0x00];
+    let seed_end = V1_PREFIX.len() + ED25519_KEY_LEN;
+    if der.len() != seed_end + OLD_TAG.len() + ED25519_KEY_LEN
+        || der.get(..2) != Some(&[0x30, 0x53][..])
+        || der.get(seed_end..seed_end + OLD_TAG.len()) != Some(&OLD_TAG[..])
+    {
+        return None;
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(der.len() - 2));
+    out.extend_from_slice(&[0x30, 0x51]);
+    out.extend_from_slice(der.get(2..seed_end)?);
+    out.extend_from_slice(&[0x81, 0x21, 0x00]);
+    out.extend_from_slice(der.get(seed_end + OLD_TAG.len()..)?);
+    Some(out)
 }
 
 /// The length the outer SEQUENCE claims, header included (short or long form).
@@ -143,6 +165,18 @@ mod tests {
         assert_eq!(parsed.version, Pkcs8Version::V2);
         assert_eq!(*parsed.seed, SEED);
         assert!(parse(&v2_implicit(&SEED, &[9u8; 32])).is_err());
+
+        // The `[1]`-wrapped BIT STRING form early v2 writers (old *ring*) emitted.
+        let mut explicit = vec![
+            0x30, 0x53, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        explicit.extend_from_slice(&SEED);
+        explicit.extend_from_slice(&[0xa1, 0x23, 0x03, 0x21, 0x00]);
+        explicit.extend_from_slice(&public_of(&SEED));
+        let parsed = parse(&explicit).unwrap();
+        assert_eq!(parsed.version, Pkcs8Version::V2);
+        assert_eq!(*parsed.seed, SEED);
     }
 
     #[test]
@@ -165,6 +199,17 @@ mod tests {
         let mut indefinite = good.clone();
         indefinite[1] = 0x80;
         assert!(parse(&indefinite).is_err());
+
+        let mut long_form = vec![0x30, 0x81, 0x2e];
+        long_form.extend_from_slice(&good[2..]);
+        assert!(parse(&long_form).is_err(), "non-minimal length accepted");
+
+        let mut v1_with_public = v2_implicit(&SEED, &public_of(&SEED));
+        v1_with_public[4] = 0x00;
+        assert!(
+            parse(&v1_with_public).is_err(),
+            "v1 with a public key accepted"
+        );
 
         assert!(parse(&[0x04, 0x00]).is_err());
         assert!(parse(&[]).is_err());
