@@ -9,10 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::Utc;
-use codex_agent_identity::{
-    AgentAssertion, AgentAssertionAuth, AgentKey, AgentRuntimeId, TaskId, assertion_signed_message,
-    format_timestamp,
-};
+use codex_agent_identity::{AgentAssertion, AgentAssertionAuth, AgentKey, AgentRuntimeId, TaskId};
 use codex_auth_provider::AuthProvider as _;
 use criterion::Criterion;
 use http::HeaderMap;
@@ -52,8 +49,12 @@ impl Fixture {
 
     /// The message the provider signs right now.
     fn message_now(&self) -> Vec<u8> {
-        assertion_signed_message(&self.runtime, &self.task, &format_timestamp(Utc::now()))
-            .into_bytes()
+        AgentAssertion::message_to_sign(
+            &self.runtime,
+            &self.task,
+            &AgentAssertion::format_timestamp(Utc::now()),
+        )
+        .into_bytes()
     }
 }
 

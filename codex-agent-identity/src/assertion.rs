@@ -17,15 +17,15 @@ use zeroize::Zeroizing;
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 /// Longest assertion token [`AgentAssertion::decode`] looks at, in bytes.
-pub const MAX_ASSERTION_LEN: usize = 8 * 1024;
+pub(crate) const MAX_ASSERTION_LEN: usize = 8 * 1024;
 
 /// Formats `at` as the wire timestamp, e.g. `2026-11-21T02:54:54Z`.
-pub fn format_timestamp(at: DateTime<Utc>) -> String {
+pub(crate) fn format_timestamp(at: DateTime<Utc>) -> String {
     at.format(TIMESTAMP_FORMAT).to_string()
 }
 
 /// Parses a wire timestamp, accepting only the exact `YYYY-MM-DDTHH:MM:SSZ` form.
-pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let parsed = NaiveDateTime::parse_from_str(text, TIMESTAMP_FORMAT)
         .ok()?
         .and_utc();
@@ -75,7 +75,7 @@ struct Envelope<'a> {
 }
 
 /// The message an assertion signs: `<runtime>:<task>:<timestamp>`.
-pub fn assertion_signed_message(
+pub(crate) fn assertion_signed_message(
     runtime: &AgentRuntimeId,
     task: &TaskId,
     timestamp: &str,
@@ -97,6 +97,25 @@ pub struct AgentAssertion {
 }
 
 impl AgentAssertion {
+    /// Longest `AgentAssertion` header value accepted, in bytes.
+    pub const MAX_LEN: usize = MAX_ASSERTION_LEN;
+
+    /// Formats `at` as the wire timestamp, e.g. `2026-11-21T02:54:54Z`.
+    pub fn format_timestamp(at: DateTime<Utc>) -> String {
+        format_timestamp(at)
+    }
+
+    /// Parses a wire timestamp (`YYYY-MM-DDTHH:MM:SSZ`).
+    pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+        parse_timestamp(text)
+    }
+
+    /// The message an assertion for `runtime` and `task` at `timestamp` signs:
+    /// `<runtime>:<task>:<timestamp>`.
+    pub fn message_to_sign(runtime: &AgentRuntimeId, task: &TaskId, timestamp: &str) -> String {
+        assertion_signed_message(runtime, task, timestamp)
+    }
+
     /// Mints the assertion token (without the `AgentAssertion ` scheme) for `task` at `at`.
     pub fn mint(
         key: &AgentKey,
@@ -177,11 +196,6 @@ impl AgentAssertion {
     pub fn verify(&self, public_key: &AgentPublicKey) -> Result<(), SignatureError> {
         public_key.verify(self.signed_message().as_bytes(), &self.signature)
     }
-}
-
-/// Decodes an assertion token or header value; see [`AgentAssertion::decode`].
-pub fn decode_agent_assertion(input: &str) -> Result<AgentAssertion, AssertionDecodeError> {
-    AgentAssertion::decode(input)
 }
 
 #[cfg(test)]

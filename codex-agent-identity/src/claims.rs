@@ -33,6 +33,11 @@ pub struct AgentIdentityClaims {
 }
 
 impl AgentIdentityClaims {
+    /// The `iss` every agent identity JWT must carry.
+    pub const ISSUER: &'static str = "https://chatgpt.com/codex-backend/agent-identity";
+    /// The `aud` every agent identity JWT must carry.
+    pub const AUDIENCE: &'static str = "codex-app-server";
+
     /// Parses the private key the claims carry.
     pub fn key(&self) -> Result<AgentKey, KeyError> {
         AgentKey::from_pkcs8_base64(self.agent_private_key.expose())

@@ -28,12 +28,12 @@ pub(crate) fn trim_base(base: &str) -> &str {
 }
 
 /// `POST {authapi_base}/v1/agent/register`.
-pub fn agent_register_url(authapi_base_url: &str) -> String {
+pub(crate) fn agent_register_url(authapi_base_url: &str) -> String {
     format!("{}/v1/agent/register", trim_base(authapi_base_url))
 }
 
 /// `POST {authapi_base}/v1/agent/{runtime}/task/register`.
-pub fn task_register_url(authapi_base_url: &str, runtime: &AgentRuntimeId) -> String {
+pub(crate) fn task_register_url(authapi_base_url: &str, runtime: &AgentRuntimeId) -> String {
     format!(
         "{}/v1/agent/{}/task/register",
         trim_base(authapi_base_url),
@@ -54,7 +54,7 @@ pub fn jwks_url(jwks_base_url: &str) -> String {
 }
 
 /// Checks that `url` is HTTPS, or HTTP to `localhost` or a loopback IP.
-pub fn check_secure_url(url: &str) -> Result<Url, EndpointError> {
+pub(crate) fn check_secure_url(url: &str) -> Result<Url, EndpointError> {
     let parsed = Url::parse(url).map_err(|_| EndpointError::Invalid {
         url: url.to_owned(),
     })?;

@@ -7,7 +7,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long a failure is remembered by default.
-pub const REGISTRATION_FAILURE_TTL: Duration = Duration::from_secs(60 * 60);
+pub(crate) const REGISTRATION_FAILURE_TTL: Duration = Duration::from_secs(60 * 60);
 
 /// Whose bootstrap failed, and against which AuthAPI.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,7 +34,7 @@ impl Default for RegistrationFailureCache {
 }
 
 impl RegistrationFailureCache {
-    /// A cache that remembers failures for [`REGISTRATION_FAILURE_TTL`] (one hour).
+    /// A cache that remembers failures for `REGISTRATION_FAILURE_TTL` (one hour).
     pub fn new() -> Self {
         Self::default()
     }

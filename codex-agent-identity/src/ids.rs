@@ -8,7 +8,7 @@
 use std::fmt;
 
 /// Longest identifier accepted, in bytes.
-pub const MAX_ID_LEN: usize = 512;
+pub(crate) const MAX_ID_LEN: usize = 512;
 
 /// Which identifier an [`IdError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use crate::jwt::{
     check_jwt_shape, claims_error, claims_from_raw,
 };
 use crate::registration::{describe_transport_error, truncate_body};
+use crate::token::AgentIdentityJwt;
 use codex_auth_provider::bounded_body::{BodyReadError, MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
@@ -17,11 +18,11 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Timeout of one JWKS request.
-pub const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a fetched JWKS is used before it is fetched again.
-pub const JWKS_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+pub(crate) const JWKS_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 /// A JWKS at least this old is fetched again when a token names an unknown `kid`.
-pub const JWKS_REFETCH_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const JWKS_REFETCH_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 struct CachedJwks {
@@ -53,7 +54,7 @@ impl JwksCache {
         Self::default()
     }
 
-    /// The process-wide cache used by [`verify_agent_identity_jwt`].
+    /// The process-wide cache used by `AgentIdentityJwt::verify`.
     pub fn global() -> &'static JwksCache {
         static GLOBAL: OnceLock<JwksCache> = OnceLock::new();
         GLOBAL.get_or_init(JwksCache::new)
@@ -222,13 +223,16 @@ fn verification_error(err: jsonwebtoken::errors::Error) -> JwtError {
     }
 }
 
-/// Verifies an agent identity JWT with the process-wide [`JwksCache`].
-pub async fn verify_agent_identity_jwt(
-    client: &reqwest::Client,
-    jwks_base_url: &str,
-    jwt: &str,
-) -> Result<AgentIdentityClaims, JwtError> {
-    JwksCache::global().verify(client, jwks_base_url, jwt).await
+impl AgentIdentityJwt {
+    /// Verifies `jwt` against the JWKS under `jwks_base_url` with the
+    /// process-wide [`JwksCache`] and returns its claims.
+    pub async fn verify(
+        client: &reqwest::Client,
+        jwks_base_url: &str,
+        jwt: &str,
+    ) -> Result<AgentIdentityClaims, JwtError> {
+        JwksCache::global().verify(client, jwks_base_url, jwt).await
+    }
 }
 
 #[cfg(test)]

@@ -5,48 +5,23 @@ use crate::claims::{AgentIdentityClaims, RawClaims};
 use crate::endpoints::EndpointError;
 use crate::ids::{AgentRuntimeId, IdError};
 use crate::key::KeyError;
+use crate::token::AgentIdentityJwt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use codex_auth_provider::SecretString;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use zeroize::Zeroizing;
 
 /// The `iss` every agent identity JWT must carry.
-pub const AGENT_IDENTITY_ISSUER: &str = "https://chatgpt.com/codex-backend/agent-identity";
+pub(crate) const AGENT_IDENTITY_ISSUER: &str = AgentIdentityClaims::ISSUER;
 /// The `aud` every agent identity JWT must carry.
-pub const AGENT_IDENTITY_AUDIENCE: &str = "codex-app-server";
+pub(crate) const AGENT_IDENTITY_AUDIENCE: &str = AgentIdentityClaims::AUDIENCE;
 /// The only signature algorithm accepted.
-pub const AGENT_IDENTITY_ALGORITHM: &str = "RS256";
+pub(crate) const AGENT_IDENTITY_ALGORITHM: &str = "RS256";
 /// Longest JWT accepted, in bytes.
-pub const MAX_JWT_LEN: usize = 64 * 1024;
-
-/// An agent identity JWT. It carries the agent's private key, so it is a secret.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AgentIdentityJwt(SecretString);
-
-impl AgentIdentityJwt {
-    /// Wraps a JWT (surrounding whitespace removed).
-    pub fn new(jwt: impl Into<String>) -> Self {
-        let jwt: Zeroizing<String> = Zeroizing::new(jwt.into());
-        Self(SecretString::new(jwt.trim()))
-    }
-
-    /// The JWT text.
-    pub fn expose(&self) -> &str {
-        self.0.expose()
-    }
-}
-
-impl fmt::Debug for AgentIdentityJwt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AgentIdentityJwt").field(&self.0).finish()
-    }
-}
+pub(crate) const MAX_JWT_LEN: usize = 64 * 1024;
 
 /// Why an agent identity JWT was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JwtError {
     /// Not three non-empty base64url segments with JSON object header and payload.
     #[error("the agent identity token is not a JWT: {0}")]
@@ -115,13 +90,28 @@ pub struct JwtHeader {
 
 /// Checks the shape without verifying: three non-empty base64url segments, the
 /// first two JSON objects. Returns the header fields.
-pub fn check_jwt_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
+pub(crate) fn check_jwt_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
     let (header, _) = decode_parts(jwt)?;
     Ok(header)
 }
 
+impl AgentIdentityJwt {
+    /// Checks the shape without verifying: three non-empty base64url segments,
+    /// the first two JSON objects. Returns the header fields.
+    pub fn check_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
+        check_jwt_shape(jwt)
+    }
+
+    /// Decodes the claims **without verifying the signature**, for display of a stored token.
+    pub fn decode_unverified(jwt: &str) -> Result<AgentIdentityClaims, JwtError> {
+        decode_agent_identity_jwt_unverified(jwt)
+    }
+}
+
 /// Decodes the claims **without verifying the signature**, for display of a stored token.
-pub fn decode_agent_identity_jwt_unverified(jwt: &str) -> Result<AgentIdentityClaims, JwtError> {
+pub(crate) fn decode_agent_identity_jwt_unverified(
+    jwt: &str,
+) -> Result<AgentIdentityClaims, JwtError> {
     let (_, payload) = decode_parts(jwt)?;
     let raw: RawClaims = serde_json::from_value(payload).map_err(claims_error)?;
     claims_from_raw(raw)

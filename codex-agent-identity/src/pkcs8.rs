@@ -1,7 +1,10 @@
-//! PKCS#8 DER for Ed25519 private keys: writes v1 (RFC 5208, what the
-//! official CLI accepts) and reads v1 and v2 (RFC 5958) with a small strict
-//! DER reader.
+//! PKCS#8 DER for Ed25519 private keys. Reading (v1, RFC 5208, and v2,
+//! RFC 5958, whose public key must match) is aws-lc-rs's parser; this module
+//! only writes the fixed 48-byte v1 form the official CLI stores and reports
+//! which version a key was read from.
 
+use aws_lc_rs::encoding::AsBigEndian as _;
+use aws_lc_rs::signature::Ed25519KeyPair;
 use zeroize::Zeroizing;
 
 /// Length of an Ed25519 seed and of an Ed25519 public key.
@@ -13,60 +16,16 @@ const V1_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
-/// The content octets of the id-Ed25519 object identifier (1.3.101.112).
-const ED25519_OID: [u8; 3] = [0x2b, 0x65, 0x70];
-
-const TAG_INTEGER: u8 = 0x02;
-const TAG_BIT_STRING: u8 = 0x03;
-const TAG_OCTET_STRING: u8 = 0x04;
-const TAG_OID: u8 = 0x06;
-const TAG_SEQUENCE: u8 = 0x30;
-/// `[0] IMPLICIT Attributes` (constructed).
-const TAG_ATTRIBUTES: u8 = 0xa0;
-/// `[1] IMPLICIT BIT STRING` public key, as RFC 5958 specifies.
-const TAG_PUBLIC_KEY_IMPLICIT: u8 = 0x81;
-/// `[1]` wrapping a BIT STRING, as early v2 writers (old *ring*) emitted.
-const TAG_PUBLIC_KEY_EXPLICIT: u8 = 0xa1;
-
-/// Why bytes are not an Ed25519 PKCS#8 private key.
+/// Why bytes are not an Ed25519 PKCS#8 private key (aws-lc-rs's reason).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Pkcs8Error {
-    /// The DER ended before a complete element was read.
-    #[error("the PKCS#8 DER ends early")]
-    Truncated,
-    /// A DER length is indefinite, not minimal, or longer than this reader supports.
-    #[error("the PKCS#8 DER has an invalid length encoding")]
-    BadLength,
-    /// An element had a different tag than the structure requires.
-    #[error("the PKCS#8 DER has tag 0x{found:02x} where 0x{expected:02x} ({what}) belongs")]
-    UnexpectedTag {
-        /// What the element should have been.
-        what: &'static str,
-        /// The tag required there.
-        expected: u8,
-        /// The tag found.
-        found: u8,
-    },
-    /// The version is neither 0 (v1) nor 1 (v2), or a v1 key carries a public key.
-    #[error("unsupported PKCS#8 version")]
-    BadVersion,
-    /// The algorithm is not Ed25519, or carries parameters.
-    #[error("the PKCS#8 key is not an Ed25519 key")]
-    NotEd25519,
-    /// The private key is not a 32-byte Ed25519 seed.
-    #[error("the PKCS#8 private key is not a 32-byte Ed25519 seed")]
-    BadSeed,
-    /// The embedded public key is malformed or does not belong to the private key.
-    #[error("the PKCS#8 public key is malformed or does not match the private key")]
-    PublicKeyMismatch,
-    /// Bytes follow the end of the structure.
-    #[error("the PKCS#8 DER has trailing bytes")]
-    TrailingBytes,
+#[error("the PKCS#8 DER is not an Ed25519 private key ({reason})")]
+pub struct Pkcs8Error {
+    reason: &'static str,
 }
 
 /// Which PKCS#8 version a key was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pkcs8Version {
+pub(crate) enum Pkcs8Version {
     /// RFC 5208 `PrivateKeyInfo` (version 0), no public key.
     V1,
     /// RFC 5958 `OneAsymmetricKey` (version 1), optionally with the public key.
@@ -76,7 +35,6 @@ pub enum Pkcs8Version {
 /// The parts of a parsed Ed25519 PKCS#8 key.
 pub(crate) struct ParsedPkcs8 {
     pub(crate) seed: Zeroizing<[u8; ED25519_KEY_LEN]>,
-    pub(crate) public_key: Option<[u8; ED25519_KEY_LEN]>,
     pub(crate) version: Pkcs8Version,
 }
 
@@ -88,163 +46,84 @@ pub(crate) fn encode_v1(seed: &[u8; ED25519_KEY_LEN]) -> Zeroizing<Vec<u8>> {
     der
 }
 
-/// Reads an Ed25519 PKCS#8 v1 or v2 DER key; anything else is refused.
+/// Reads an Ed25519 PKCS#8 v1 or v2 DER key with aws-lc-rs; anything else is refused.
 pub(crate) fn parse(der: &[u8]) -> Result<ParsedPkcs8, Pkcs8Error> {
-    let mut outer = DerReader::new(der);
-    let body = outer.expect(TAG_SEQUENCE, "PrivateKeyInfo SEQUENCE")?;
-    outer.finish()?;
-
-    let mut fields = DerReader::new(body);
-    let version = match fields.expect(TAG_INTEGER, "version INTEGER")? {
-        [0x00] => Pkcs8Version::V1,
-        [0x01] => Pkcs8Version::V2,
-        _ => return Err(Pkcs8Error::BadVersion),
+    let rewritten = rfc5958_public_key_form(der);
+    let der = rewritten.as_deref().map_or(der, |der| der.as_slice());
+    // aws-lc-rs ignores bytes after the outer SEQUENCE; a stored key must not have any.
+    if outer_len(der) != Some(der.len()) {
+        return Err(Pkcs8Error {
+            reason: "bytes follow the outer SEQUENCE or it is cut short",
+        });
+    }
+    let pair = Ed25519KeyPair::from_pkcs8(der).map_err(|err| Pkcs8Error {
+        reason: err.description_(),
+    })?;
+    let unreadable = || Pkcs8Error {
+        reason: "the seed could not be read back",
     };
-
-    let algorithm = fields.expect(TAG_SEQUENCE, "AlgorithmIdentifier SEQUENCE")?;
-    let mut algorithm = DerReader::new(algorithm);
-    if algorithm.expect(TAG_OID, "algorithm OID")? != ED25519_OID {
-        return Err(Pkcs8Error::NotEd25519);
-    }
-    // RFC 8410: the parameters MUST be absent.
-    if !algorithm.is_empty() {
-        return Err(Pkcs8Error::NotEd25519);
-    }
-
-    let private_key = fields.expect(TAG_OCTET_STRING, "privateKey OCTET STRING")?;
-    let mut curve_private_key = DerReader::new(private_key);
-    let seed_bytes = curve_private_key.expect(TAG_OCTET_STRING, "CurvePrivateKey OCTET STRING")?;
-    curve_private_key.finish()?;
+    let seed_bytes = pair
+        .seed()
+        .and_then(|seed| seed.as_be_bytes())
+        .map_err(|_| unreadable())?;
     let mut seed = Zeroizing::new([0u8; ED25519_KEY_LEN]);
-    if seed_bytes.len() != ED25519_KEY_LEN {
-        return Err(Pkcs8Error::BadSeed);
+    if seed_bytes.as_ref().len() != ED25519_KEY_LEN {
+        return Err(unreadable());
     }
-    seed.copy_from_slice(seed_bytes);
-
-    if fields.peek_tag() == Some(TAG_ATTRIBUTES) {
-        fields.expect(TAG_ATTRIBUTES, "attributes")?;
-    }
-
-    let public_key = match fields.peek_tag() {
-        None => None,
-        Some(TAG_PUBLIC_KEY_IMPLICIT) => Some(public_key_bits(
-            fields.expect(TAG_PUBLIC_KEY_IMPLICIT, "publicKey")?,
-        )?),
-        Some(TAG_PUBLIC_KEY_EXPLICIT) => {
-            let wrapped = fields.expect(TAG_PUBLIC_KEY_EXPLICIT, "publicKey")?;
-            let mut inner = DerReader::new(wrapped);
-            let bits = inner.expect(TAG_BIT_STRING, "publicKey BIT STRING")?;
-            inner.finish()?;
-            Some(public_key_bits(bits)?)
-        }
-        Some(found) => {
-            return Err(Pkcs8Error::UnexpectedTag {
-                what: "publicKey or end of key",
-                expected: TAG_PUBLIC_KEY_IMPLICIT,
-                found,
-            });
-        }
-    };
-    fields.finish()?;
-
-    if version == Pkcs8Version::V1 && public_key.is_some() {
-        return Err(Pkcs8Error::BadVersion);
-    }
+    seed.copy_from_slice(seed_bytes.as_ref());
     Ok(ParsedPkcs8 {
         seed,
-        public_key,
-        version,
+        version: version_of(der),
     })
 }
 
-/// The content of a BIT STRING holding a 32-byte key: zero unused bits, then the key.
-fn public_key_bits(content: &[u8]) -> Result<[u8; ED25519_KEY_LEN], Pkcs8Error> {
-    match content.split_first() {
-        Some((0x00, key)) if key.len() == ED25519_KEY_LEN => {
-            let mut out = [0u8; ED25519_KEY_LEN];
-            out.copy_from_slice(key);
-            Ok(out)
-        }
-        _ => Err(Pkcs8Error::PublicKeyMismatch),
+/// Early v2 writers (*ring* 0.16) wrapped the public key as `[1] { BIT STRING }`
+/// (`a1 23 03 21 00 <key>`); RFC 5958, and aws-lc-rs, want `[1] IMPLICIT BIT
+/// STRING` (`81 21 00 <key>`). Rewrites that one fixed 85-byte layout.
+fn rfc5958_public_key_form(der: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    const OLD_TAG: [u8; 5] = [0xa1, 0x23, 0x03, 0x21, 0x00];
+    let seed_end = V1_PREFIX.len() + ED25519_KEY_LEN;
+    if der.len() != seed_end + OLD_TAG.len() + ED25519_KEY_LEN
+        || der.get(..2) != Some(&[0x30, 0x53][..])
+        || der.get(seed_end..seed_end + OLD_TAG.len()) != Some(&OLD_TAG[..])
+    {
+        return None;
     }
+    let mut out = Zeroizing::new(Vec::with_capacity(der.len() - 2));
+    out.extend_from_slice(&[0x30, 0x51]);
+    out.extend_from_slice(der.get(2..seed_end)?);
+    out.extend_from_slice(&[0x81, 0x21, 0x00]);
+    out.extend_from_slice(der.get(seed_end + OLD_TAG.len()..)?);
+    Some(out)
 }
 
-/// A forward-only reader of DER tag-length-value elements.
-struct DerReader<'a> {
-    input: &'a [u8],
+/// The length the outer SEQUENCE claims, header included (short or long form).
+fn outer_len(der: &[u8]) -> Option<usize> {
+    let first = *der.get(1)?;
+    if first & 0x80 == 0 {
+        return Some(2 + usize::from(first));
+    }
+    let count = usize::from(first & 0x7f);
+    if count == 0 || count > 2 {
+        return None;
+    }
+    let len = der
+        .get(2..2 + count)?
+        .iter()
+        .fold(0usize, |acc, byte| (acc << 8) | usize::from(*byte));
+    Some(2 + count + len)
 }
 
-impl<'a> DerReader<'a> {
-    fn new(input: &'a [u8]) -> Self {
-        Self { input }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.input.is_empty()
-    }
-
-    fn peek_tag(&self) -> Option<u8> {
-        self.input.first().copied()
-    }
-
-    fn finish(&self) -> Result<(), Pkcs8Error> {
-        if self.input.is_empty() {
-            Ok(())
-        } else {
-            Err(Pkcs8Error::TrailingBytes)
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Pkcs8Error> {
-        if self.input.len() < n {
-            return Err(Pkcs8Error::Truncated);
-        }
-        let (head, rest) = self.input.split_at(n);
-        self.input = rest;
-        Ok(head)
-    }
-
-    fn byte(&mut self) -> Result<u8, Pkcs8Error> {
-        self.take(1)?.first().copied().ok_or(Pkcs8Error::Truncated)
-    }
-
-    /// Reads one element, requires its tag to be `expected`, and returns its content.
-    fn expect(&mut self, expected: u8, what: &'static str) -> Result<&'a [u8], Pkcs8Error> {
-        let found = self.byte()?;
-        if found != expected {
-            return Err(Pkcs8Error::UnexpectedTag {
-                what,
-                expected,
-                found,
-            });
-        }
-        let len = self.length()?;
-        self.take(len)
-    }
-
-    /// Reads a definite, minimally encoded length of at most two length bytes.
-    fn length(&mut self) -> Result<usize, Pkcs8Error> {
-        let first = self.byte()?;
-        match first {
-            0x00..=0x7f => Ok(usize::from(first)),
-            0x81 => {
-                let len = self.byte()?;
-                if len < 0x80 {
-                    return Err(Pkcs8Error::BadLength);
-                }
-                Ok(usize::from(len))
-            }
-            0x82 => {
-                let hi = self.byte()?;
-                let lo = self.byte()?;
-                let len = (usize::from(hi) << 8) | usize::from(lo);
-                if len < 0x100 {
-                    return Err(Pkcs8Error::BadLength);
-                }
-                Ok(len)
-            }
-            _ => Err(Pkcs8Error::BadLength),
-        }
+/// The version INTEGER of DER that aws-lc-rs already accepted: after the outer
+/// SEQUENCE header (short or long length form) comes `02 01 <version>`.
+fn version_of(der: &[u8]) -> Pkcs8Version {
+    let header = match der.get(1) {
+        Some(len) if *len & 0x80 != 0 => 2 + usize::from(*len & 0x7f),
+        _ => 2,
+    };
+    match der.get(header + 2) {
+        Some(0x01) => Pkcs8Version::V2,
+        _ => Pkcs8Version::V1,
     }
 }
 
@@ -253,6 +132,12 @@ mod tests {
     use super::*;
 
     const SEED: [u8; 32] = [7u8; 32];
+
+    fn public_of(seed: &[u8; 32]) -> [u8; 32] {
+        use aws_lc_rs::signature::KeyPair as _;
+        let pair = Ed25519KeyPair::from_seed_unchecked(seed).unwrap();
+        pair.public_key().as_ref().try_into().unwrap()
+    }
 
     fn v2_implicit(seed: &[u8; 32], public: &[u8; 32]) -> Vec<u8> {
         let mut der = vec![
@@ -272,60 +157,62 @@ mod tests {
         let parsed = parse(&der).unwrap();
         assert_eq!(*parsed.seed, SEED);
         assert_eq!(parsed.version, Pkcs8Version::V1);
-        assert!(parsed.public_key.is_none());
     }
 
     #[test]
-    fn v2_implicit_and_explicit_public_key_forms_parse() {
-        let public = [9u8; 32];
-        let parsed = parse(&v2_implicit(&SEED, &public)).unwrap();
+    fn v2_with_matching_public_key_parses_and_mismatch_is_refused() {
+        let parsed = parse(&v2_implicit(&SEED, &public_of(&SEED))).unwrap();
         assert_eq!(parsed.version, Pkcs8Version::V2);
-        assert_eq!(parsed.public_key, Some(public));
+        assert_eq!(*parsed.seed, SEED);
+        assert!(parse(&v2_implicit(&SEED, &[9u8; 32])).is_err());
 
+        // The `[1]`-wrapped BIT STRING form early v2 writers (old *ring*) emitted.
         let mut explicit = vec![
             0x30, 0x53, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
             0x04, 0x20,
         ];
         explicit.extend_from_slice(&SEED);
         explicit.extend_from_slice(&[0xa1, 0x23, 0x03, 0x21, 0x00]);
-        explicit.extend_from_slice(&public);
-        assert_eq!(parse(&explicit).unwrap().public_key, Some(public));
+        explicit.extend_from_slice(&public_of(&SEED));
+        let parsed = parse(&explicit).unwrap();
+        assert_eq!(parsed.version, Pkcs8Version::V2);
+        assert_eq!(*parsed.seed, SEED);
     }
 
     #[test]
     fn rejects_malformed_der() {
         let good = encode_v1(&SEED).to_vec();
-        assert_eq!(parse(&good[..47]).err(), Some(Pkcs8Error::Truncated));
+        assert!(parse(&good[..47]).is_err());
 
         let mut trailing = good.clone();
         trailing.push(0);
-        assert_eq!(parse(&trailing).err(), Some(Pkcs8Error::TrailingBytes));
+        assert!(parse(&trailing).is_err());
 
         let mut wrong_oid = good.clone();
         wrong_oid[11] = 0x71; // 1.3.101.113 = Ed448
-        assert_eq!(parse(&wrong_oid).err(), Some(Pkcs8Error::NotEd25519));
+        assert!(parse(&wrong_oid).is_err());
 
         let mut wrong_version = good.clone();
         wrong_version[4] = 0x02;
-        assert_eq!(parse(&wrong_version).err(), Some(Pkcs8Error::BadVersion));
-
-        let mut long_form = vec![0x30, 0x81, 0x2e];
-        long_form.extend_from_slice(&good[2..]);
-        assert_eq!(parse(&long_form).err(), Some(Pkcs8Error::BadLength));
+        assert!(parse(&wrong_version).is_err());
 
         let mut indefinite = good.clone();
         indefinite[1] = 0x80;
-        assert_eq!(parse(&indefinite).err(), Some(Pkcs8Error::BadLength));
+        assert!(parse(&indefinite).is_err());
 
-        let mut v1_with_public = v2_implicit(&SEED, &[1u8; 32]);
+        let mut long_form = vec![0x30, 0x81, 0x2e];
+        long_form.extend_from_slice(&good[2..]);
+        assert!(parse(&long_form).is_err(), "non-minimal length accepted");
+
+        let mut v1_with_public = v2_implicit(&SEED, &public_of(&SEED));
         v1_with_public[4] = 0x00;
-        assert_eq!(parse(&v1_with_public).err(), Some(Pkcs8Error::BadVersion));
+        assert!(
+            parse(&v1_with_public).is_err(),
+            "v1 with a public key accepted"
+        );
 
-        assert!(matches!(
-            parse(&[0x04, 0x00]),
-            Err(Pkcs8Error::UnexpectedTag { .. })
-        ));
-        assert_eq!(parse(&[]).err(), Some(Pkcs8Error::Truncated));
+        assert!(parse(&[0x04, 0x00]).is_err());
+        assert!(parse(&[]).is_err());
     }
 
     #[test]
@@ -338,6 +225,6 @@ mod tests {
         .copied()
         .chain([0u8; 31])
         .collect::<Vec<_>>();
-        assert_eq!(parse(&der).err(), Some(Pkcs8Error::BadSeed));
+        assert!(parse(&der).is_err());
     }
 }

@@ -3,14 +3,15 @@
 
 use crate::assertion_auth::AgentAssertionAuth;
 use crate::ids::{AgentRuntimeId, IdError, TaskId};
-use crate::jwt::AgentIdentityJwt;
 use crate::key::{AgentKey, KeyError};
+use crate::token::AgentIdentityJwt;
 use codex_auth_provider::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// Why a stored record cannot authenticate requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AgentIdentityRecordError {
     /// The record has no `task_id` yet; register one first.
     #[error("the agent identity has no registered task")]

@@ -17,13 +17,13 @@ use std::fmt;
 use std::time::Duration;
 
 /// Timeout of one agent registration request.
-pub const AGENT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const AGENT_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(15);
 /// Timeout of one task registration request.
-pub const TASK_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TASK_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest response body (in characters) kept in an error.
-pub const ERROR_BODY_LIMIT: usize = 512;
+pub(crate) const ERROR_BODY_LIMIT: usize = 512;
 /// The capability the Codex CLI registers agents with.
-pub const RESPONSES_API_CAPABILITY: &str = "responsesapi";
+pub(crate) const RESPONSES_API_CAPABILITY: &str = "responsesapi";
 
 /// Which registration call an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,7 @@ impl fmt::Display for RegistrationOperation {
 
 /// Why an agent or task could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistrationError {
     /// Retries ran out on 429, 5xx or transport failures; a ChatGPT login may fall back to Bearer.
     #[error("{operation} is unavailable after {attempts} attempt(s): {message}")]
@@ -63,7 +64,7 @@ pub enum RegistrationError {
         operation: RegistrationOperation,
         /// The HTTP status.
         status: u16,
-        /// The response body, cut to [`ERROR_BODY_LIMIT`] characters.
+        /// The response body, cut to [`RegistrationClient::ERROR_BODY_LIMIT`] characters.
         body: String,
     },
     /// A successful response did not carry what it should.
@@ -197,7 +198,7 @@ impl TaskRegistrationBody {
 }
 
 /// The message a task registration signs: `<runtime>:<timestamp>`.
-pub fn task_registration_message(runtime: &AgentRuntimeId, timestamp: &str) -> String {
+pub(crate) fn task_registration_message(runtime: &AgentRuntimeId, timestamp: &str) -> String {
     format!("{}:{timestamp}", runtime.as_str())
 }
 
@@ -217,6 +218,9 @@ struct RetryableFailure {
 }
 
 impl RegistrationClient {
+    /// Longest response body (in characters) kept in an error.
+    pub const ERROR_BODY_LIMIT: usize = ERROR_BODY_LIMIT;
+
     /// A client for `authapi_base_url` (e.g. `https://auth.openai.com/api/accounts`),
     /// which must be HTTPS or loopback HTTP.
     pub fn new(http: &reqwest::Client, authapi_base_url: &str) -> Result<Self, RegistrationError> {
@@ -435,7 +439,7 @@ fn string_field<'a>(json: &'a serde_json::Value, names: &[&str]) -> Option<&'a s
         .find(|value| !value.trim().is_empty())
 }
 
-/// A response body cut to [`ERROR_BODY_LIMIT`] characters.
+/// A response body cut to [`RegistrationClient::ERROR_BODY_LIMIT`] characters.
 pub(crate) fn truncate_body(text: &str) -> String {
     match text.char_indices().nth(ERROR_BODY_LIMIT) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

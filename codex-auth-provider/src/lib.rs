@@ -10,6 +10,8 @@
 //! that refresh-aware callers (such as `codex-backend-client`) use to get the
 //! current provider and to recover after a `401`.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod bearer;
 #[cfg(feature = "reqwest")]
 pub mod bounded_body;

@@ -43,8 +43,9 @@ impl fmt::Display for PathStyle {
     }
 }
 
-/// Hosts whose bare origin means "the ChatGPT backend", so `/backend-api` is appended.
-const CHATGPT_ORIGINS: [&str; 2] = ["https://chatgpt.com", "https://chat.openai.com"];
+/// Hosts whose HTTPS URLs mean "the ChatGPT backend", so `/backend-api` is appended.
+/// Matched against the parsed host exactly: `https://chatgpt.community` is not one.
+const CHATGPT_HOSTS: [&str; 2] = ["chatgpt.com", "chat.openai.com"];
 
 /// Normalises a backend base URL the way the official client does: strip every
 /// trailing `/`, then append `/backend-api` to a bare ChatGPT origin.
@@ -52,11 +53,14 @@ const CHATGPT_ORIGINS: [&str; 2] = ["https://chatgpt.com", "https://chat.openai.
 /// `https://chatgpt.com/backend-api/` becomes `https://chatgpt.com/backend-api`;
 /// `https://chatgpt.com` becomes `https://chatgpt.com/backend-api`; other URLs
 /// only lose their trailing slashes.
-pub fn normalize_base_url(raw: &str) -> String {
+pub(crate) fn normalize_base_url(raw: &str) -> String {
     let mut base = raw.trim().trim_end_matches('/').to_owned();
-    let is_chatgpt_origin = CHATGPT_ORIGINS
-        .iter()
-        .any(|origin| base.starts_with(origin));
+    let is_chatgpt_origin = url::Url::parse(&base).is_ok_and(|url| {
+        url.scheme() == "https"
+            && url
+                .host_str()
+                .is_some_and(|host| CHATGPT_HOSTS.contains(&host))
+    });
     if is_chatgpt_origin && !base.contains("/backend-api") {
         base.push_str("/backend-api");
     }
@@ -92,6 +96,28 @@ mod tests {
         assert_eq!(
             normalize_base_url("https://example.test"),
             "https://example.test"
+        );
+    }
+
+    #[test]
+    fn only_the_chatgpt_hosts_get_backend_api() {
+        // Same prefix, different host: left alone (the bug was appending here).
+        assert_eq!(
+            normalize_base_url("https://chatgpt.community"),
+            "https://chatgpt.community"
+        );
+        assert_eq!(
+            normalize_base_url("https://chatgpt.com.evil.test/"),
+            "https://chatgpt.com.evil.test"
+        );
+        assert_eq!(
+            normalize_base_url("https://chat.openai.community"),
+            "https://chat.openai.community"
+        );
+        // Paths on the real hosts still get it.
+        assert_eq!(
+            normalize_base_url("https://chatgpt.com/"),
+            "https://chatgpt.com/backend-api"
         );
     }
 

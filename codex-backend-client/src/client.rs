@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The user agent sent when the caller configures neither one nor an HTTP client.
-pub const DEFAULT_USER_AGENT: &str = "codex-cli";
+pub(crate) const DEFAULT_USER_AGENT: &str = "codex-cli";
 
 /// Where the client gets its auth headers.
 #[derive(Debug, Clone)]
@@ -265,7 +265,8 @@ impl BackendClient {
     }
 
     /// The routes (normalised base URL and style) this client calls.
-    pub fn routes(&self) -> &BackendRoutes {
+    #[cfg(test)]
+    pub(crate) fn routes(&self) -> &BackendRoutes {
         &self.routes
     }
 

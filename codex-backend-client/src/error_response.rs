@@ -113,7 +113,7 @@ const CREDENTIAL_ERROR_CODES: &[&str] = &[
 ];
 
 /// Whether a `401` with this server error code is worth one credential recovery.
-pub fn is_credential_error_code(code: &str) -> bool {
+pub(crate) fn is_credential_error_code(code: &str) -> bool {
     CREDENTIAL_ERROR_CODES
         .iter()
         .any(|known| known.eq_ignore_ascii_case(code.trim()))

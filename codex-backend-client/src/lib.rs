@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod accounts;
 mod base_url;
 mod client;
@@ -32,18 +34,20 @@ mod task_details;
 mod tasks;
 mod usage;
 
+/// Route URL shapes (moved from `tests/url_shapes.rs`: `BackendRoutes` is internal).
+#[cfg(test)]
+mod url_shapes_tests;
+
 pub use accounts::{AccountSummary, AccountsCheck, InvalidAccountsResponse};
-pub use base_url::{PathStyle, normalize_base_url};
-pub use client::{BackendClient, BackendClientBuilder, DEFAULT_USER_AGENT, TaskDetailsWithBody};
+pub use base_url::PathStyle;
+pub use client::{BackendClient, BackendClientBuilder, TaskDetailsWithBody};
 pub use error::{AuthRecovery, BackendError, HttpFailure};
-pub use error_response::{ERROR_BODY_LIMIT, is_credential_error_code};
+pub use error_response::ERROR_BODY_LIMIT;
 pub use profile::{DailyUsageBucket, Profile, ProfileStats};
 pub use rate_limits::{
-    CODEX_LIMIT_ID, CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow,
-    SpendControlSnapshot,
+    CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow, SpendControlSnapshot,
 };
 pub use retry::RetryPolicy;
-pub use routes::BackendRoutes;
 pub use task_details::{
     ContentFragment, OutputDiff, StructuredContent, TaskDetails, Turn, TurnError, TurnItem,
     Worklog, WorklogAuthor, WorklogContent, WorklogMessage,

@@ -6,7 +6,7 @@ use crate::usage::{
 };
 
 /// The id of the main Codex rate-limit snapshot.
-pub const CODEX_LIMIT_ID: &str = "codex";
+pub(crate) const CODEX_LIMIT_ID: &str = "codex";
 
 /// One rate limit, ready to show to a user.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,21 +5,21 @@ use crate::tasks::TaskListQuery;
 
 /// Builds endpoint URLs from a normalised base URL and a route style.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendRoutes {
+pub(crate) struct BackendRoutes {
     base_url: String,
     style: PathStyle,
 }
 
 impl BackendRoutes {
     /// Routes for `base_url` (normalised here), with the style derived from it.
-    pub fn new(base_url: &str) -> Self {
+    pub(crate) fn new(base_url: &str) -> Self {
         let base_url = normalize_base_url(base_url);
         let style = PathStyle::detect(&base_url);
         Self { base_url, style }
     }
 
     /// Routes for `base_url` (normalised here) with an explicitly chosen style.
-    pub fn with_style(base_url: &str, style: PathStyle) -> Self {
+    pub(crate) fn with_style(base_url: &str, style: PathStyle) -> Self {
         Self {
             base_url: normalize_base_url(base_url),
             style,
@@ -27,44 +27,44 @@ impl BackendRoutes {
     }
 
     /// The normalised base URL.
-    pub fn base_url(&self) -> &str {
+    pub(crate) fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// The route style in use.
-    pub fn style(&self) -> PathStyle {
+    pub(crate) fn style(&self) -> PathStyle {
         self.style
     }
 
     /// `GET {P}/usage`: plan, rate limits and credits.
-    pub fn usage(&self) -> String {
+    pub(crate) fn usage(&self) -> String {
         self.route("/usage")
     }
 
     /// `GET {P}/accounts/check`: the workspaces this login can act in.
-    pub fn accounts_check(&self) -> String {
+    pub(crate) fn accounts_check(&self) -> String {
         self.route("/accounts/check")
     }
 
     /// `GET {P}/profiles/me`: the user's usage statistics.
-    pub fn profile_me(&self) -> String {
+    pub(crate) fn profile_me(&self) -> String {
         self.route("/profiles/me")
     }
 
     /// `GET {P}/tasks/list` with the query parameters that are set.
-    pub fn tasks_list(&self, query: &TaskListQuery) -> String {
+    pub(crate) fn tasks_list(&self, query: &TaskListQuery) -> String {
         let mut url = self.route("/tasks/list");
         url.push_str(&query.to_query_string());
         url
     }
 
     /// `GET {P}/tasks/{task_id}`; the id is percent-encoded as one path segment.
-    pub fn task_details(&self, task_id: &str) -> String {
+    pub(crate) fn task_details(&self, task_id: &str) -> String {
         self.route(&format!("/tasks/{}", encode_path_segment(task_id)))
     }
 
     /// `GET {P}/tasks/{task_id}/turns/{turn_id}/sibling_turns`.
-    pub fn sibling_turns(&self, task_id: &str, turn_id: &str) -> String {
+    pub(crate) fn sibling_turns(&self, task_id: &str, turn_id: &str) -> String {
         self.route(&format!(
             "/tasks/{}/turns/{}/sibling_turns",
             encode_path_segment(task_id),
@@ -73,7 +73,7 @@ impl BackendRoutes {
     }
 
     /// `POST {P}/tasks`: create a task.
-    pub fn create_task(&self) -> String {
+    pub(crate) fn create_task(&self) -> String {
         self.route("/tasks")
     }
 

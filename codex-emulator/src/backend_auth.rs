@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::agent_keys::verify_signature;
 use crate::api_error::ApiError;
 use crate::config::SeedAccount;
-use crate::emulator::Shared;
 use crate::protocol::{TIMESTAMP_WINDOW_SECS, now_secs};
+use crate::shared::Shared;
 use crate::stats::Counters;
 
 /// Name of the account header (case-insensitive on the wire).

@@ -1,16 +1,6 @@
 //! Fault injection for reliability tests: delays, status overrides, dropped connections.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-
-use crate::emulator::Shared;
-use crate::stats::Counters;
 
 /// Faults to inject into the next requests (`POST /_emulator/faults` takes the same JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +33,7 @@ pub struct StatusOverride {
 
 impl Faults {
     /// Takes the first override matching `path`, consuming one of its `times`.
-    fn take_override(&mut self, path: &str) -> Option<(u16, String)> {
+    pub(crate) fn take_override(&mut self, path: &str) -> Option<(u16, String)> {
         let index = self
             .status_overrides
             .iter()
@@ -68,37 +58,4 @@ impl Faults {
         self.drop_connection_after_refresh -= 1;
         true
     }
-}
-
-/// Middleware: answers a matching status override before the real handler runs.
-pub(crate) async fn apply_status_overrides(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    if !path.starts_with("/_emulator") {
-        let taken = shared.world().faults.take_override(path);
-        if let Some((status, body)) = taken {
-            Counters::bump(&shared.counters.faults_injected);
-            tracing::info!(path, status, "fault injected: status override");
-            return canned_response(status, body);
-        }
-    }
-    next.run(request).await
-}
-
-/// Builds the canned response of a status override.
-fn canned_response(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let content_type = if serde_json::from_str::<serde_json::Value>(&body).is_ok() {
-        "application/json"
-    } else {
-        "text/plain; charset=utf-8"
-    };
-    let mut response = (status, Body::from(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
 }

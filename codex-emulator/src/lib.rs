@@ -7,6 +7,8 @@
 //! an RS256 JWKS, and authenticated `/wham/...` backend routes. It implements the wire formats
 //! on its own and depends on none of the client crates of this workspace.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod agent_keys;
 mod api_error;
 mod backend_auth;
@@ -20,15 +22,15 @@ mod jwt_signer;
 mod listener;
 mod protocol;
 mod routes;
+mod shared;
 mod stats;
 mod token_issuance;
 mod world;
 
 pub use config::{EmulatorConfig, SeedAccount};
-pub use emulator::{
-    Emulator, EmulatorHandle, EmulatorUrls, IssueTokens, IssuedTokens, MintedAgentIdentity,
-};
+pub use emulator::{Emulator, EmulatorHandle};
 pub use error::EmulatorError;
 pub use faults::{Faults, StatusOverride};
 pub use protocol::{AGENT_IDENTITY_AUDIENCE, AGENT_IDENTITY_ISSUER, CLIENT_ID};
+pub use shared::{EmulatorUrls, IssueTokens, IssuedTokens, MintedAgentIdentity};
 pub use stats::EmulatorStats;

@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use crate::config::SeedAccount;
-use crate::emulator::Shared;
 use crate::ids::{opaque_token, short_id};
 use crate::protocol::{CLIENT_ID, now_secs};
+use crate::shared::Shared;
 use crate::world::{AccessRecord, IdTokenRecord, RefreshRecord, RefreshState, TokenFamily, World};
 
 /// The claim namespace holding ChatGPT account facts.

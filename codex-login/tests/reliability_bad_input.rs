@@ -13,8 +13,8 @@
 mod reliability_support;
 
 use codex_agent_identity::{
-    Abom, AgentKey, AgentRegistrationRequest, RegistrationClient, RegistrationError,
-    RetryPolicy as RegistrationRetry, check_jwt_shape, decode_agent_identity_jwt_unverified,
+    Abom, AgentIdentityJwt, AgentKey, AgentRegistrationRequest, RegistrationClient,
+    RegistrationError, RetryPolicy as RegistrationRetry,
 };
 use codex_auth_provider::SecretString;
 use codex_backend_client::{BackendClient, BackendError, RetryPolicy as BackendRetry};
@@ -249,12 +249,12 @@ async fn drive_jwt(case: Case, jwks_base_url: String) -> Result<String, String> 
         Err(err) => format!("{err:?}"),
         Ok(_) => return Err("IdTokenClaims::parse accepted it".to_owned()),
     };
-    let shape = match check_jwt_shape(&text) {
+    let shape = match AgentIdentityJwt::check_shape(&text) {
         Err(err) => format!("{err:?}"),
-        Ok(_) => return Err("check_jwt_shape accepted it".to_owned()),
+        Ok(_) => return Err("AgentIdentityJwt::check_shape accepted it".to_owned()),
     };
-    if decode_agent_identity_jwt_unverified(&text).is_ok() {
-        return Err("decode_agent_identity_jwt_unverified accepted it".to_owned());
+    if AgentIdentityJwt::decode_unverified(&text).is_ok() {
+        return Err("AgentIdentityJwt::decode_unverified accepted it".to_owned());
     }
 
     // `codex login --with-access-token`: refused before any network call, nothing written.

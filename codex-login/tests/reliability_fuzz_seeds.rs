@@ -144,9 +144,9 @@ fn good_seeds_reach_the_success_paths() {
     }
     codex_login::token_claims::IdTokenClaims::parse(&text("id_token_claims", "full-claims.txt"))
         .unwrap();
-    codex_agent_identity::decode_agent_assertion(&text("agent_assertion", "valid-with-scheme.txt"))
+    codex_agent_identity::AgentAssertion::decode(&text("agent_assertion", "valid-with-scheme.txt"))
         .unwrap();
-    codex_agent_identity::decode_agent_identity_jwt_unverified(&text(
+    codex_agent_identity::AgentIdentityJwt::decode_unverified(&text(
         "jwt_shape",
         "agent-identity.txt",
     ))

@@ -14,7 +14,6 @@ mod reliability_support;
 
 use codex_agent_identity::{
     AgentAssertionAuth, AgentIdentityJwt, AgentKey, ChatGptIdentityBinding, TaskId,
-    decode_agent_identity_jwt_unverified,
 };
 use codex_auth_provider::{BearerAuth, SecretString};
 use codex_emulator::{Emulator, EmulatorConfig};
@@ -228,7 +227,7 @@ async fn debug_of_every_public_type_holding_a_secret_shows_none() {
     // codex-agent-identity.
     let jwt = AgentIdentityJwt::new(minted.jwt.clone());
     c.check("AgentIdentityJwt", format!("{jwt:?}"));
-    let claims = decode_agent_identity_jwt_unverified(&minted.jwt).unwrap();
+    let claims = AgentIdentityJwt::decode_unverified(&minted.jwt).unwrap();
     c.check("AgentIdentityClaims", format!("{claims:?}"));
     let record = claims.to_record(None);
     c.check("AgentIdentityRecord", format!("{record:?}"));

@@ -9,10 +9,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use codex_agent_identity::{
-    AgentIdentityJwt, AgentPublicKey, MAX_ASSERTION_LEN, check_jwt_shape, decode_agent_assertion,
-    decode_agent_identity_jwt_unverified, format_timestamp,
-};
+use codex_agent_identity::{AgentAssertion, AgentIdentityJwt, AgentPublicKey};
 use codex_auth_provider::SecretString;
 use codex_login::CodexAuth;
 use codex_login::auth_dot_json::{AuthDotJson, StoredAgentIdentity, StoredIdToken};
@@ -169,10 +166,10 @@ pub fn agent_assertion(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(assertion) = decode_agent_assertion(text) else {
+    let Ok(assertion) = AgentAssertion::decode(text) else {
         return;
     };
-    let timestamp = format_timestamp(assertion.timestamp);
+    let timestamp = AgentAssertion::format_timestamp(assertion.timestamp);
     let envelope = serde_json::json!({
         "agent_runtime_id": assertion.agent_runtime_id.as_str(),
         "signature": STANDARD.encode(assertion.signature),
@@ -180,14 +177,14 @@ pub fn agent_assertion(data: &[u8]) {
         "timestamp": timestamp,
     });
     let token = URL_SAFE_NO_PAD.encode(envelope.to_string());
-    if token.len() + "AgentAssertion ".len() <= MAX_ASSERTION_LEN {
+    if token.len() + "AgentAssertion ".len() <= AgentAssertion::MAX_LEN {
         assert_eq!(
-            decode_agent_assertion(&token).as_ref(),
+            AgentAssertion::decode(&token).as_ref(),
             Ok(&assertion),
             "re-encoded assertion decodes differently"
         );
         assert_eq!(
-            decode_agent_assertion(&format!("AgentAssertion {token}")).as_ref(),
+            AgentAssertion::decode(&format!("AgentAssertion {token}")).as_ref(),
             Ok(&assertion),
             "the scheme changes the decoding"
         );
@@ -221,8 +218,8 @@ pub fn jwt_shape(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let shape = check_jwt_shape(text);
-    let claims = decode_agent_identity_jwt_unverified(text);
+    let shape = AgentIdentityJwt::check_shape(text);
+    let claims = AgentIdentityJwt::decode_unverified(text);
     if claims.is_ok() {
         assert!(shape.is_ok(), "claims decode but the shape is refused");
     }

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod man;
+mod shape;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ tasks:
   demo    run the codex CLI end to end against the embedded emulator
   bench   time `codex whoami` / `codex login status` (release build), next to
           the official CLI when available; writes docs/PERFORMANCE.md
-  man     write the codex man pages (roff) to target/man, or to the given directory";
+  man     write the codex man pages (roff) to target/man, or to the given directory
+  check-shape  root export counts, file lengths and module cycles (issue 16)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -30,6 +32,7 @@ fn main() -> anyhow::Result<()> {
             let target = target_dir(&root);
             man::run(&root, &target, args.next())
         }
+        "check-shape" => shape::run(&workspace_root()?),
         "measure-rss" => bench::measure_rss(args),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");

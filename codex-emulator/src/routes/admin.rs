@@ -15,8 +15,8 @@ use super::json_body;
 use crate::agent_keys::{generate_agent_key, public_key_from_pkcs8_base64};
 use crate::api_error::ApiError;
 use crate::config::SeedAccount;
-use crate::emulator::{IssueTokens, Shared};
 use crate::faults::Faults;
+use crate::shared::{IssueTokens, Shared};
 
 /// The admin sub-router (nested under `/_emulator`).
 pub(crate) fn router() -> Router<Arc<Shared>> {

@@ -14,8 +14,8 @@ use super::json_body;
 use crate::agent_keys::{parse_ssh_public_key_line, seal_to_agent_key, verify_signature};
 use crate::api_error::ApiError;
 use crate::backend_auth::{Accepts, authenticate, check_timestamp};
-use crate::emulator::Shared;
 use crate::ids::short_id;
+use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::world::AgentTask;
 

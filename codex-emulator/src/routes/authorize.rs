@@ -10,12 +10,12 @@ use serde::Deserialize;
 use url::Url;
 
 use super::unique_params;
-use crate::emulator::Shared;
 use crate::html;
 use crate::ids::{opaque_token, short_id};
 use crate::protocol::{
     AUTHORIZATION_CODE_TTL_SECS, CLIENT_ID, KNOWN_SCOPES, REQUIRED_SCOPES, now_secs,
 };
+use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::world::{AuthorizationCode, PendingAuthorization, World};
 

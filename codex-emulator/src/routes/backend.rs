@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::json_body;
 use crate::api_error::ApiError;
 use crate::backend_auth::BackendCaller;
-use crate::emulator::Shared;
 use crate::ids::short_id;
 use crate::protocol::now_secs;
+use crate::shared::Shared;
 use crate::world::BackendTask;
 
 /// `GET /wham/usage`: the rate-limit payload for the caller's plan.

@@ -17,10 +17,10 @@ use serde_json::json;
 use super::authorize::issue_authorization_code;
 use super::json_body;
 use crate::api_error::ApiError;
-use crate::emulator::Shared;
 use crate::html;
 use crate::ids::{random_bytes, short_id, user_code};
 use crate::protocol::{CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_TTL_SECS, now_secs, s256_challenge};
+use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::world::{DeviceCode, DeviceCodeState, PendingAuthorization};
 

@@ -7,6 +7,7 @@ mod backend;
 mod device;
 mod openai_api;
 mod revoke;
+mod status_override;
 mod token;
 
 use std::collections::HashMap;
@@ -21,8 +22,8 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
 use crate::api_error::ApiError;
-use crate::emulator::Shared;
-use crate::faults::apply_status_overrides;
+use crate::shared::Shared;
+use status_override::apply_status_overrides;
 
 /// Builds the emulator's router over the shared state.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {

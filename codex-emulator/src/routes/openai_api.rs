@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::api_error::ApiError;
-use crate::emulator::Shared;
+use crate::shared::Shared;
 use crate::stats::Counters;
 
 /// Lists one model for a known API key; a missing or unknown key gets the API's 401.

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::json_body;
 use crate::api_error::ApiError;
-use crate::emulator::Shared;
 use crate::protocol::CLIENT_ID;
+use crate::shared::Shared;
 use crate::stats::Counters;
 
 /// The revoke request body (no `Debug`: it holds the token).

@@ -16,10 +16,10 @@ use subtle::ConstantTimeEq as _;
 
 use super::{content_type_is, unique_params};
 use crate::api_error::ApiError;
-use crate::emulator::Shared;
 use crate::ids::opaque_token;
 use crate::listener::ConnectionHandle;
 use crate::protocol::{CLIENT_ID, ID_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, now_secs, s256_challenge};
+use crate::shared::Shared;
 use crate::stats::Counters;
 use crate::token_issuance::TokenSet;
 use crate::world::RefreshState;

@@ -6,7 +6,7 @@ use super::endpoints::AgentIdentityEndpoints;
 use super::error::AgentIdentityError;
 use crate::codex_auth::CodexAuth;
 use codex_agent_identity::{
-    AgentKey, AgentRuntimeId, RegistrationClient, RetryPolicy, TaskId, verify_agent_identity_jwt,
+    AgentIdentityJwt, AgentKey, AgentRuntimeId, RegistrationClient, RetryPolicy, TaskId,
 };
 
 /// An agent identity whose JWT (if any) verified and whose key parses.
@@ -32,7 +32,7 @@ pub(crate) async fn verify_identity(
     match &identity.jwt {
         Some(jwt) => {
             let claims =
-                verify_agent_identity_jwt(http, &endpoints.jwks_base_url, jwt.expose()).await?;
+                AgentIdentityJwt::verify(http, &endpoints.jwks_base_url, jwt.expose()).await?;
             if claims.agent_runtime_id.as_str() != identity.agent_runtime_id {
                 return Err(AgentIdentityError::RuntimeMismatch {
                     verified: claims.agent_runtime_id.as_str().to_owned(),

@@ -1,6 +1,6 @@
 //! API-key login (`codex login --with-api-key`) and access-token login (`--with-access-token`).
 
-use codex_agent_identity::{JwtError, check_jwt_shape, verify_agent_identity_jwt};
+use codex_agent_identity::{AgentIdentityJwt, JwtError};
 use codex_auth_provider::SecretString;
 use tracing::info;
 
@@ -178,12 +178,12 @@ pub async fn login_with_access_token(
     if jwt.starts_with("at-") {
         return Err(AccessTokenLoginError::PersonalAccessTokenUnsupported);
     }
-    check_jwt_shape(jwt)?;
+    AgentIdentityJwt::check_shape(jwt)?;
     let client = options
         .http
         .default_client()
         .map_err(|err| AccessTokenLoginError::HttpClient(err.to_string()))?;
-    let claims = verify_agent_identity_jwt(&client, &options.jwks_base_url, jwt).await?;
+    let claims = AgentIdentityJwt::verify(&client, &options.jwks_base_url, jwt).await?;
     check_agent_workspace(
         &options.forced_chatgpt_workspace_ids,
         Some(claims.account_id.as_str()),

@@ -9,10 +9,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{Duration as ChronoDuration, Utc};
 use codex_agent_identity::{
-    AGENT_IDENTITY_AUDIENCE, AGENT_IDENTITY_ISSUER, Abom, AgentAssertion, AgentAssertionAuth,
+    Abom, AgentAssertion, AgentAssertionAuth, AgentIdentityClaims, AgentIdentityJwt,
     AgentIdentityRecord, AgentKey, AgentRegistrationRequest, AgentRuntimeId,
     ChatGptIdentityBinding, JwksCache, JwtError, RegistrationClient, RegistrationFailureCache,
-    StoredAgentIdentity, TaskId, ensure_chatgpt_agent_identity, verify_agent_identity_jwt,
+    StoredAgentIdentity, TaskId, ensure_chatgpt_agent_identity,
 };
 use codex_auth_provider::{AuthProvider as _, SecretString};
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, SeedAccount};
@@ -70,7 +70,7 @@ async fn jwt_login_registers_a_task_and_the_assertion_reads_usage() {
     let minted = emulator.mint_agent_identity_jwt();
     let http = reqwest::Client::new();
 
-    let claims = verify_agent_identity_jwt(&http, &emulator.urls().jwks_base_url, &minted.jwt)
+    let claims = AgentIdentityJwt::verify(&http, &emulator.urls().jwks_base_url, &minted.jwt)
         .await
         .unwrap();
     assert_eq!(claims.agent_runtime_id.as_str(), minted.agent_runtime_id);
@@ -215,8 +215,8 @@ async fn bad_jwts_are_rejected_by_us() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(good_claims["iss"], AGENT_IDENTITY_ISSUER);
-    assert_eq!(good_claims["aud"], AGENT_IDENTITY_AUDIENCE);
+    assert_eq!(good_claims["iss"], AgentIdentityClaims::ISSUER);
+    assert_eq!(good_claims["aud"], AgentIdentityClaims::AUDIENCE);
     let cache = JwksCache::new();
     cache.verify(&http, &jwks_base, &minted.jwt).await.unwrap();
 

@@ -6,10 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use codex_agent_identity::{
-    AGENT_IDENTITY_AUDIENCE, AGENT_IDENTITY_ISSUER, AgentKey, JwksCache, JwtError, check_jwt_shape,
-    decode_agent_identity_jwt_unverified,
-};
+use codex_agent_identity::{AgentIdentityClaims, AgentIdentityJwt, AgentKey, JwksCache, JwtError};
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use wiremock::matchers::{method, path};
@@ -37,8 +34,8 @@ fn jwks() -> serde_json::Value {
 fn claims(agent_key: &AgentKey) -> serde_json::Value {
     let now = chrono::Utc::now().timestamp();
     serde_json::json!({
-        "iss": AGENT_IDENTITY_ISSUER,
-        "aud": AGENT_IDENTITY_AUDIENCE,
+        "iss": AgentIdentityClaims::ISSUER,
+        "aud": AgentIdentityClaims::AUDIENCE,
         "iat": now,
         "exp": now + 3600,
         "agent_runtime_id": "ar_jwt",
@@ -299,10 +296,10 @@ fn unverified_decode_reads_claims_for_display() {
     let mut claims = claims(&agent_key);
     claims["email"] = "".into();
     let jwt = sign(&claims, Some(KID));
-    let header = check_jwt_shape(&jwt).unwrap();
+    let header = AgentIdentityJwt::check_shape(&jwt).unwrap();
     assert_eq!(header.alg, "RS256");
     assert_eq!(header.kid.as_deref(), Some(KID));
-    let decoded = decode_agent_identity_jwt_unverified(&jwt).unwrap();
+    let decoded = AgentIdentityJwt::decode_unverified(&jwt).unwrap();
     assert_eq!(decoded.agent_runtime_id.as_str(), "ar_jwt");
     assert_eq!(decoded.email, None, "an empty email reads as none");
 }

@@ -3,7 +3,7 @@
 // Test code: helpers outside #[test] fns may unwrap and panic too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use codex_emulator::{EmulatorConfig, Faults};
 use common::*;

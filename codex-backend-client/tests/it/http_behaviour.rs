@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use codex_auth_provider::{BearerAuth, SecretString, SharedAuthProvider, StaticAuthSource};
 use codex_backend_client::{

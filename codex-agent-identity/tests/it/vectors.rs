@@ -14,8 +14,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use codex_agent_identity::{
-    AgentAssertion, AgentAssertionAuth, AgentKey, AgentPublicKey, AgentRuntimeId, KeyError,
-    Pkcs8Version, TaskId, TaskRegistrationBody, decode_agent_assertion, parse_timestamp,
+    AgentAssertion, AgentAssertionAuth, AgentKey, AgentPublicKey, AgentRuntimeId, KeyError, TaskId,
+    TaskRegistrationBody,
 };
 use codex_auth_provider::AuthProvider as _;
 use ring::signature::{ED25519, UnparsedPublicKey};
@@ -54,7 +54,7 @@ fn assertion_from_fixed_seed_is_the_exact_token_and_json() {
     let key = fixed_key();
     let runtime = AgentRuntimeId::new(RUNTIME).unwrap();
     let task = TaskId::new(TASK).unwrap();
-    let at = parse_timestamp(TIMESTAMP).unwrap();
+    let at = AgentAssertion::parse_timestamp(TIMESTAMP).unwrap();
 
     let token = AgentAssertion::mint(&key, &runtime, &task, at);
     assert_eq!(token.expose(), EXPECTED_TOKEN);
@@ -91,10 +91,13 @@ fn assertion_signature_verifies_with_ring_directly() {
 
 #[test]
 fn decoding_the_vector_returns_its_fields_and_verifies() {
-    let decoded = decode_agent_assertion(&format!("AgentAssertion {EXPECTED_TOKEN}")).unwrap();
+    let decoded = AgentAssertion::decode(&format!("AgentAssertion {EXPECTED_TOKEN}")).unwrap();
     assert_eq!(decoded.agent_runtime_id.as_str(), RUNTIME);
     assert_eq!(decoded.task_id.as_str(), TASK);
-    assert_eq!(decoded.timestamp, parse_timestamp(TIMESTAMP).unwrap());
+    assert_eq!(
+        decoded.timestamp,
+        AgentAssertion::parse_timestamp(TIMESTAMP).unwrap()
+    );
     assert_eq!(
         decoded.signed_message(),
         "agent-runtime-7:task-7:2026-11-21T02:54:54Z"
@@ -107,8 +110,11 @@ fn decoding_the_vector_returns_its_fields_and_verifies() {
 #[test]
 fn task_registration_signature_vector() {
     let runtime = AgentRuntimeId::new(RUNTIME).unwrap();
-    let body =
-        TaskRegistrationBody::sign(&fixed_key(), &runtime, parse_timestamp(TIMESTAMP).unwrap());
+    let body = TaskRegistrationBody::sign(
+        &fixed_key(),
+        &runtime,
+        AgentAssertion::parse_timestamp(TIMESTAMP).unwrap(),
+    );
     assert_eq!(body.timestamp, TIMESTAMP);
     assert_eq!(body.signature, EXPECTED_TASK_SIGNATURE);
     assert_eq!(
@@ -123,10 +129,7 @@ fn public_key_forms_and_pkcs8_v1_vector() {
     assert_eq!(key.public_key_ssh(), EXPECTED_SSH);
     assert_eq!(key.fingerprint(), EXPECTED_FINGERPRINT);
     assert_eq!(key.to_pkcs8_base64().expose(), EXPECTED_PKCS8_V1);
-    assert_eq!(
-        AgentKey::pkcs8_version(&key.to_pkcs8_der()).unwrap(),
-        Pkcs8Version::V1
-    );
+    assert_eq!(AgentKey::pkcs8_version(&key.to_pkcs8_der()).unwrap(), 1);
 }
 
 #[test]
@@ -141,7 +144,7 @@ fn provider_adds_assertion_account_and_fedramp_headers() {
     let headers = auth.auth_headers();
     let authorization = headers.get("authorization").unwrap();
     assert!(authorization.is_sensitive());
-    let decoded = decode_agent_assertion(authorization.to_str().unwrap()).unwrap();
+    let decoded = AgentAssertion::decode(authorization.to_str().unwrap()).unwrap();
     decoded.verify(fixed_key().public_key()).unwrap();
     let age = chrono::Utc::now() - decoded.timestamp;
     assert!(age.num_seconds().abs() <= 5, "timestamp is fresh: {age}");
@@ -198,10 +201,7 @@ fn ring_pkcs8_v2_key_loads() {
     let rng = ring::rand::SystemRandom::new();
     let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
     let pair = ring::signature::Ed25519KeyPair::from_pkcs8(der.as_ref()).unwrap();
-    assert_eq!(
-        AgentKey::pkcs8_version(der.as_ref()).unwrap(),
-        Pkcs8Version::V2
-    );
+    assert_eq!(AgentKey::pkcs8_version(der.as_ref()).unwrap(), 2);
     let key = AgentKey::from_pkcs8_der(der.as_ref()).unwrap();
     use ring::signature::KeyPair as _;
     assert_eq!(&key.public_key().as_bytes()[..], pair.public_key().as_ref());

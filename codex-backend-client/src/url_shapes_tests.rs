@@ -1,6 +1,8 @@
 //! URL shape of every endpoint in both route styles, and base-URL normalisation.
 
-use codex_backend_client::{BackendClient, BackendRoutes, PathStyle, TaskListQuery};
+use crate::base_url::PathStyle;
+use crate::routes::BackendRoutes;
+use crate::{BackendClient, TaskListQuery};
 
 fn all_routes(routes: &BackendRoutes) -> Vec<(&'static str, String)> {
     vec![

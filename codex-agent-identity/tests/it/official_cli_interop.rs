@@ -13,8 +13,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use codex_agent_identity::{
-    AGENT_IDENTITY_AUDIENCE, AGENT_IDENTITY_ISSUER, AgentKey, AgentRuntimeId, JwksCache,
-    TaskRegistrationBody, decode_agent_identity_jwt_unverified, jwks_url,
+    AgentIdentityClaims, AgentIdentityJwt, AgentKey, AgentRuntimeId, JwksCache,
+    TaskRegistrationBody, jwks_url,
 };
 use codex_emulator::{Emulator, EmulatorConfig};
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
@@ -109,7 +109,7 @@ async fn official_cli_accepts_a_jwt_carrying_our_key() {
     let minted = emulator
         .mint_agent_identity_jwt_with_key(key.to_pkcs8_base64().expose())
         .unwrap();
-    let carried = decode_agent_identity_jwt_unverified(&minted.jwt).unwrap();
+    let carried = AgentIdentityJwt::decode_unverified(&minted.jwt).unwrap();
     assert_eq!(carried.key().unwrap().public_key(), key.public_key());
 
     let urls = emulator.urls().clone();
@@ -199,8 +199,8 @@ async fn official_cli_task_registration_signature_verifies_in_our_code() {
     let runtime = AgentRuntimeId::new("agrt_interop_1").unwrap();
     let now = chrono::Utc::now().timestamp();
     let claims = serde_json::json!({
-        "iss": AGENT_IDENTITY_ISSUER,
-        "aud": AGENT_IDENTITY_AUDIENCE,
+        "iss": AgentIdentityClaims::ISSUER,
+        "aud": AgentIdentityClaims::AUDIENCE,
         "iat": now,
         "exp": now + 3600,
         "agent_runtime_id": runtime.as_str(),
@@ -271,7 +271,7 @@ async fn official_cli_task_registration_signature_verifies_in_our_code() {
                 signature: json["signature"].as_str().unwrap().to_owned(),
             }
         };
-        assert!(codex_agent_identity::parse_timestamp(&body.timestamp).is_some());
+        assert!(codex_agent_identity::AgentAssertion::parse_timestamp(&body.timestamp).is_some());
         body.verify(key.public_key(), &runtime)
             .expect("the official CLI's signature verifies with our public key");
         let other = AgentKey::generate().unwrap();

@@ -7,8 +7,8 @@
 use base64::Engine as _;
 use codex_agent_identity::{
     Abom, AgentKey, AgentRegistrationRequest, AgentRuntimeId, ChatGptIdentityBinding,
-    ERROR_BODY_LIMIT, RegistrationClient, RegistrationError, RegistrationFailureCache,
-    RegistrationOperation, RetryPolicy, TaskRegistrationBody, ensure_chatgpt_agent_identity,
+    RegistrationClient, RegistrationError, RegistrationFailureCache, RegistrationOperation,
+    RetryPolicy, TaskRegistrationBody, ensure_chatgpt_agent_identity,
 };
 use codex_auth_provider::SecretString;
 use std::time::Duration;
@@ -192,7 +192,7 @@ async fn http_403_is_an_immediate_hard_error_after_one_call() {
     assert_eq!(*operation, RegistrationOperation::RegisterAgent);
     assert_eq!(
         body.chars().count(),
-        ERROR_BODY_LIMIT + 1,
+        RegistrationClient::ERROR_BODY_LIMIT + 1,
         "body truncated with an ellipsis"
     );
     assert!(err.to_string().contains("HTTP 403"));

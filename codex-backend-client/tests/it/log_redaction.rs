@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use crate::support;
 
 use codex_auth_provider::{BearerAuth, SecretString, SharedAuthProvider};
 use codex_backend_client::BackendClient;
