@@ -558,6 +558,12 @@ fn keyring_profiles_have_distinct_entries_and_switch_without_files() {
     };
     let out = login("one", "sk-proj-ONE4567890ABCDE");
     if code(&out) != 0 {
+        // CI runs with a real Secret Service and requires it: a failure there is a failure.
+        assert!(
+            std::env::var("CODEX_REQUIRE_SECRET_SERVICE").as_deref() != Ok("1"),
+            "CODEX_REQUIRE_SECRET_SERVICE=1 but a keyring login failed: {}",
+            stderr(&out)
+        );
         eprintln!(
             "\n*** SKIPPED keyring_profiles_have_distinct_entries_and_switch_without_files: no usable OS keyring ({}) ***\n",
             stderr(&out).trim()

@@ -1,9 +1,11 @@
-//! The record, beside `auth.json`, of the one refresh token no process may send again: its
+//! The record, beside `auth.json`, of the refresh tokens no process may send again: their
 //! refresh was refused for good, or it was sent and no answer came back (the issuer may have
 //! rotated it already, and replaying it would look like theft and revoke the whole token
 //! family). [`crate::AuthManager`] checks it under `auth.json.lock` before spending the stored
-//! refresh token, so such a token is sent at most once across all processes. The token is
-//! named only by its SHA-256 fingerprint.
+//! refresh token, so such a token is sent at most once across all processes. A token is
+//! named only by its SHA-256 fingerprint. The file keeps the most recent
+//! [`MAX_RECORDS`] entries (`{"records": [...]}`), so a failure in one profile never erases
+//! another profile's record; an older single-record file is still read.
 
 use crate::auth_manager::RefreshTokenError;
 use crate::refresh::{REFRESH_OUTCOME_UNKNOWN_MESSAGE, RefreshFailureReason};
@@ -18,7 +20,9 @@ use std::path::{Path, PathBuf};
 pub const REFRESH_FAILURE_FILE_NAME: &str = "auth.json.refresh-failure";
 
 /// Records larger than this are not ours and are ignored.
-const MAX_RECORD_LEN: u64 = 16 * 1024;
+const MAX_RECORD_LEN: u64 = 64 * 1024;
+/// How many tokens the file remembers (the oldest is dropped first).
+pub const MAX_RECORDS: usize = 32;
 
 /// The path of the record for `codex_home`.
 pub fn refresh_failure_path(codex_home: &Path) -> PathBuf {
@@ -54,12 +58,11 @@ pub fn recorded_failure(
     codex_home: &Path,
     refresh_token: &SecretString,
 ) -> Option<RefreshTokenError> {
-    let path = refresh_failure_path(codex_home);
-    let bytes = crate::bounded_file::read_regular_file(&path, MAX_RECORD_LEN).ok()?;
-    let record: Value = serde_json::from_slice(&bytes).ok()?;
-    if record.get("refresh_token_sha256")?.as_str()? != fingerprint(refresh_token) {
-        return None;
-    }
+    let wanted = fingerprint(refresh_token);
+    let records = read_records(codex_home);
+    let record = records.iter().rev().find(|record| {
+        record.get("refresh_token_sha256").and_then(Value::as_str) == Some(wanted.as_str())
+    })?;
     match record.get("outcome")?.as_str()? {
         "unknown" => Some(RefreshTokenError::OutcomeUnknown(
             record
@@ -97,8 +100,91 @@ pub fn record_failure(
         "message": message,
         "recorded_at": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
     });
+    let wanted = fingerprint(refresh_token);
+    let mut records: Vec<Value> = read_records(codex_home)
+        .into_iter()
+        .filter(|old| old.get("refresh_token_sha256").and_then(Value::as_str) != Some(&wanted))
+        .collect();
+    records.push(record);
+    let excess = records.len().saturating_sub(MAX_RECORDS);
+    records.drain(..excess);
     write_file_atomically(
         &refresh_failure_path(codex_home),
-        record.to_string().as_bytes(),
+        json!({ "records": records }).to_string().as_bytes(),
     )
+}
+
+/// Every record in the file (a single old-style record counts as one); none when the file
+/// is missing, unreadable or not ours.
+fn read_records(codex_home: &Path) -> Vec<Value> {
+    let path = refresh_failure_path(codex_home);
+    let Ok(bytes) = crate::bounded_file::read_regular_file(&path, MAX_RECORD_LEN) else {
+        return Vec::new();
+    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut file)) => match file.remove("records") {
+            Some(Value::Array(records)) => records,
+            Some(_) => Vec::new(),
+            None => vec![Value::Object(file)],
+        },
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn permanent() -> RefreshTokenError {
+        RefreshTokenError::Permanent {
+            reason: RefreshFailureReason::Revoked,
+            message: RefreshFailureReason::Revoked.user_message().to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_second_token_recorded_keeps_the_first_one_s_record() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let first = SecretString::new("rt-profile-a-0000000001");
+        let second = SecretString::new("rt-profile-b-0000000002");
+        record_failure(
+            home.path(),
+            &first,
+            &RefreshTokenError::OutcomeUnknown("lost".to_owned()),
+        )
+        .expect("record a");
+        record_failure(home.path(), &second, &permanent()).expect("record b");
+        assert!(matches!(
+            recorded_failure(home.path(), &first),
+            Some(RefreshTokenError::OutcomeUnknown(_))
+        ));
+        assert!(matches!(
+            recorded_failure(home.path(), &second),
+            Some(RefreshTokenError::Permanent { .. })
+        ));
+        let other = SecretString::new("rt-never-recorded-000003");
+        assert!(recorded_failure(home.path(), &other).is_none());
+    }
+
+    #[test]
+    fn the_file_keeps_only_the_newest_records_and_reads_the_old_shape() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let old = SecretString::new("rt-old-shape-00000000000");
+        std::fs::write(
+            refresh_failure_path(home.path()),
+            json!({"refresh_token_sha256": fingerprint(&old), "outcome": "revoked"}).to_string(),
+        )
+        .expect("write old shape");
+        assert!(recorded_failure(home.path(), &old).is_some());
+        for n in 0..MAX_RECORDS {
+            let token = SecretString::new(format!("rt-filler-{n:016}"));
+            record_failure(home.path(), &token, &permanent()).expect("record");
+        }
+        assert!(
+            recorded_failure(home.path(), &old).is_none(),
+            "oldest dropped"
+        );
+        let newest = SecretString::new(format!("rt-filler-{:016}", MAX_RECORDS - 1));
+        assert!(recorded_failure(home.path(), &newest).is_some());
+    }
 }

@@ -139,6 +139,14 @@ async fn from_env_reports_bad_configuration_and_ca_by_kind() {
         .unwrap_err();
     assert!(matches!(err, FromEnvError::Config(_)), "{err:?}");
     assert!(err.to_string().contains("issuer"), "{err}");
+
+    // CODEX_PROFILE is read as the `codex` command reads it: a bad name is an error.
+    std::fs::remove_file(home.path().join("config.toml")).unwrap();
+    let err = AuthManager::from_env_lookup(env_of(home.path(), &[("CODEX_PROFILE", "../x")]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FromEnvError::Profile(_)), "{err:?}");
+    assert!(err.to_string().contains("CODEX_PROFILE"), "{err}");
 }
 
 #[tokio::test]

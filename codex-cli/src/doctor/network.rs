@@ -78,16 +78,21 @@ impl Proxies {
     }
 }
 
-/// Shows a proxy URL without any password in it.
+/// Shows a proxy URL without any password in it. A value that is not a URL with a host
+/// (e.g. `user:secret@proxy:3128` without a scheme) is shown only after its last `@`, since
+/// whatever stands before it may be credentials.
 pub fn shown(value: &str) -> String {
     match Url::parse(value) {
-        Ok(mut url) => {
+        Ok(mut url) if url.has_host() => {
             if url.password().is_some() {
                 let _ = url.set_password(Some("****"));
             }
             url.to_string()
         }
-        Err(_) => value.to_owned(),
+        _ => match value.rsplit_once('@') {
+            Some((_, host)) => format!("****@{host}"),
+            None => value.to_owned(),
+        },
     }
 }
 
@@ -223,4 +228,22 @@ pub fn callback_ports(env: EnvLookup<'_>) -> Check {
         );
     }
     check
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::shown;
+
+    #[test]
+    fn no_proxy_credentials_are_shown_in_any_spelling() {
+        assert_eq!(
+            shown("http://user:pw-secret@127.0.0.1:3128"),
+            "http://user:****@127.0.0.1:3128/"
+        );
+        for value in ["user:pw-secret@proxy:3128", "not a url:pw-secret@proxy"] {
+            let out = shown(value);
+            assert!(!out.contains("pw-secret") && !out.contains("user"), "{out}");
+        }
+        assert_eq!(shown("not a proxy"), "not a proxy");
+    }
 }

@@ -16,6 +16,9 @@ pub enum FromEnvError {
     /// The CA bundle named by `CODEX_CA_CERTIFICATE` / `SSL_CERT_FILE` cannot be used.
     #[error("cannot set up HTTP clients: {0}")]
     Http(#[source] HttpClientError),
+    /// `CODEX_PROFILE` does not name a valid profile.
+    #[error("CODEX_PROFILE: {0}")]
+    Profile(#[source] crate::profiles::ProfileNameError),
     /// The blocking load of the credentials did not finish.
     #[error("the credential load task failed: {0}")]
     Load(#[source] tokio::task::JoinError),
@@ -46,6 +49,9 @@ impl AuthManager {
         manager_config.enable_codex_api_key_env = true;
         manager_config.http = Some(http);
         manager_config.env = env.clone();
+        // The profile `CODEX_PROFILE` names, as the `codex` command chooses it.
+        manager_config.profile =
+            crate::profiles::profile_from_env(&lookup).map_err(FromEnvError::Profile)?;
         tokio::task::spawn_blocking(move || Self::shared(manager_config))
             .await
             .map_err(FromEnvError::Load)

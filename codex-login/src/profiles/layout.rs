@@ -71,7 +71,8 @@ impl ActiveMarker {
 /// Reads the marker; a missing marker is the default (nothing named, generation 0).
 pub fn read_marker(codex_home: &Path) -> Result<ActiveMarker, StorageError> {
     let path = marker_path(codex_home);
-    match std::fs::read(&path) {
+    // A small file of ours: anything larger, or not a regular file (a FIFO), is an error.
+    match crate::bounded_file::read_regular_file(&path, 64 * 1024) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| StorageError::Io {
             action: "parse",
             path,
@@ -90,7 +91,11 @@ pub fn read_marker(codex_home: &Path) -> Result<ActiveMarker, StorageError> {
 pub fn write_marker(codex_home: &Path, marker: &ActiveMarker) -> Result<(), StorageError> {
     let mut marker = marker.clone();
     marker.schema_version = 1;
-    let text = serde_json::to_string_pretty(&marker).unwrap_or_default();
+    let text = serde_json::to_string_pretty(&marker).map_err(|err| StorageError::Io {
+        action: "serialize",
+        path: marker_path(codex_home),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, err.to_string()),
+    })?;
     write_file_atomically(&marker_path(codex_home), text.as_bytes())
 }
 
