@@ -1,0 +1,112 @@
+//! The errors and outcomes of refresh and logout.
+
+use super::*;
+
+/// Why a refresh (or the reload guarding it) did not produce usable credentials.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RefreshTokenError {
+    /// The credentials cannot be refreshed; the user must sign in again.
+    /// `message` is upstream's exact text.
+    #[error("{message}")]
+    Permanent {
+        /// Why.
+        reason: RefreshFailureReason,
+        /// The message to show.
+        message: String,
+    },
+    /// A temporary failure; the stored credentials are unchanged and a later
+    /// attempt may work.
+    #[error("{0}")]
+    Transient(String),
+    /// The request was sent but no answer came back; the token was not sent
+    /// again, and the store was re-read and found unchanged.
+    #[error("{0}")]
+    OutcomeUnknown(String),
+    /// The store could not be read or written (or the lock not taken).
+    #[error("{0}")]
+    Storage(Arc<StorageError>),
+    /// The cross-process lock could not be taken.
+    #[error("{0}")]
+    Lock(Arc<AuthLockError>),
+    /// The refresh endpoint or HTTP client is misconfigured.
+    #[error("{0}")]
+    Config(String),
+    /// An agent identity could not be made ready: its JWT failed
+    /// verification, its workspace is not allowed, or registering its agent
+    /// or run task failed.
+    #[error(transparent)]
+    AgentIdentity(AgentIdentityError),
+    /// A guard stopped the refresh or the use (foreign issuer or identity, an unsaved
+    /// refresh, an administrator's restriction); see [`GuardError`].
+    #[error(transparent)]
+    Guard(GuardError),
+}
+
+impl RefreshTokenError {
+    pub(super) fn permanent(reason: RefreshFailureReason) -> Self {
+        Self::Permanent {
+            reason,
+            message: reason.user_message().to_owned(),
+        }
+    }
+
+    pub(super) fn account_mismatch() -> Self {
+        Self::Permanent {
+            reason: RefreshFailureReason::Other,
+            message: REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE.to_owned(),
+        }
+    }
+
+    /// The permanent-failure reason, if this is a permanent failure.
+    pub fn failed_reason(&self) -> Option<RefreshFailureReason> {
+        match self {
+            Self::Permanent { reason, .. } => Some(*reason),
+            _ => None,
+        }
+    }
+
+    /// Whether a new login is needed.
+    pub fn requires_new_login(&self) -> bool {
+        match self {
+            Self::Permanent { .. } => true,
+            Self::AgentIdentity(err) => err.requires_new_login(),
+            Self::Guard(err) => err.requires_new_login(),
+            _ => false,
+        }
+    }
+}
+
+impl From<StorageError> for RefreshTokenError {
+    fn from(err: StorageError) -> Self {
+        Self::Storage(Arc::new(err))
+    }
+}
+
+impl From<AuthLockError> for RefreshTokenError {
+    fn from(err: AuthLockError) -> Self {
+        Self::Lock(Arc::new(err))
+    }
+}
+
+/// What a successful refresh call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// One refresh request was sent and its tokens saved.
+    Refreshed,
+    /// Newer credentials for the same account were found in the store (or
+    /// set by another caller in this process) and adopted; nothing was sent.
+    Adopted,
+    /// Nothing needed doing (the credentials were fresh).
+    NotNeeded,
+}
+
+/// Why logout could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// The cross-process lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] AuthLockError),
+    /// A store could not be cleared.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
