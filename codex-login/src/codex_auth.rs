@@ -5,6 +5,20 @@
 //! accessors callers need, and makes the [`SharedAuthProvider`] that puts the
 //! right headers on requests.
 
+mod error;
+mod provider;
+mod tokens;
+
+pub use error::{
+    API_KEY_MISSING_MESSAGE, AuthDataError, EXTERNAL_PLAN_TYPE_FIELD,
+    EXTERNAL_TOKENS_MISSING_METADATA_MESSAGE, TOKEN_DATA_UNAVAILABLE_MESSAGE,
+};
+use provider::{AccountHeadersOnly, assertion_for};
+pub use tokens::{AgentIdentityAuth, ChatgptTokens};
+use tokens::{
+    agent_identity_from_jwt, agent_identity_from_record, apply_external_metadata, chatgpt_tokens,
+};
+
 use crate::auth_dot_json::{
     AgentIdentityRecord, AuthDotJson, AuthMode, StoredAgentIdentity, StoredIdToken,
     StoredTimestamp, StoredTokens,
@@ -23,95 +37,6 @@ use codex_auth_provider::{
 use http::{HeaderMap, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
-
-/// The upstream message when an API-key login has no key.
-pub const API_KEY_MISSING_MESSAGE: &str = "API key auth is missing a key.";
-/// The upstream message when ChatGPT token data is absent.
-pub const TOKEN_DATA_UNAVAILABLE_MESSAGE: &str = "Token data is not available.";
-/// The upstream message when host-supplied tokens lack an account id.
-pub const EXTERNAL_TOKENS_MISSING_METADATA_MESSAGE: &str =
-    "external auth tokens are missing ChatGPT metadata";
-
-/// For host-supplied tokens (`chatgptAuthTokens`, kept only in memory), the
-/// field of `tokens` that records the plan the host named.
-pub const EXTERNAL_PLAN_TYPE_FIELD: &str = "chatgpt_plan_type";
-
-/// Why a document or token cannot become a [`CodexAuth`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthDataError {
-    /// `apikey` mode without a (non-empty) `OPENAI_API_KEY`.
-    #[error("API key auth is missing a key.")]
-    MissingApiKey,
-    /// A ChatGPT mode without `tokens`.
-    #[error("Token data is not available.")]
-    TokenDataUnavailable,
-    /// A ChatGPT mode whose `tokens.access_token` is empty.
-    #[error("`tokens.access_token` is empty")]
-    EmptyAccessToken,
-    /// `tokens.id_token` is not a readable JWT.
-    #[error("`tokens.id_token` cannot be read: {0}")]
-    IdToken(JwtDecodeError),
-    /// `agentIdentity` mode without `agent_identity`.
-    #[error("agentIdentity auth is missing `agent_identity`")]
-    MissingAgentIdentity,
-    /// The agent identity JWT cannot be read.
-    #[error("the agent identity JWT cannot be read: {0}")]
-    AgentIdentityJwt(JwtDecodeError),
-    /// The agent identity has no runtime id or private key.
-    #[error("the agent identity is missing `{0}`")]
-    AgentIdentityIncomplete(&'static str),
-    /// Host-supplied ChatGPT tokens without an account id.
-    #[error("external auth tokens are missing ChatGPT metadata")]
-    ExternalTokensMissingMetadata,
-    /// A run task was offered to a snapshot that is not an agent identity.
-    #[error("only an agent identity can take a run task")]
-    NotAgentIdentity,
-    /// The agent identity's key or ids cannot sign requests.
-    #[error(transparent)]
-    AgentIdentityUnusable(#[from] AgentIdentityRecordError),
-}
-
-/// The ChatGPT tokens of a snapshot, with the claims read from them.
-#[derive(Debug, Clone)]
-pub struct ChatgptTokens {
-    /// Claims from the id token (or, for host-supplied tokens, the access token).
-    pub id_token: IdTokenClaims,
-    /// The raw id token, when there is one.
-    pub raw_id_token: Option<SecretString>,
-    /// The bearer access token.
-    pub access_token: SecretString,
-    /// The refresh token (empty for host-supplied tokens).
-    pub refresh_token: SecretString,
-    /// `tokens.account_id` as stored.
-    pub account_id: Option<String>,
-    /// `exp` of the access token, when it is a JWT with one.
-    pub access_token_expires_at: Option<DateTime<Utc>>,
-}
-
-/// An agent identity, from the stored record or the JWT's claims.
-#[derive(Debug, Clone)]
-pub struct AgentIdentityAuth {
-    /// `agent_runtime_id`.
-    pub agent_runtime_id: String,
-    /// `agent_private_key` (standard base64 PKCS#8 Ed25519).
-    pub agent_private_key: SecretString,
-    /// The ChatGPT account (workspace) id.
-    pub account_id: Option<String>,
-    /// The ChatGPT user id.
-    pub chatgpt_user_id: Option<String>,
-    /// The email, when known.
-    pub email: Option<String>,
-    /// The plan.
-    pub plan_type: Option<PlanType>,
-    /// Whether the account is FedRAMP.
-    pub is_fedramp: bool,
-    /// The task id, when one is registered and stored.
-    pub task_id: Option<String>,
-    /// The JWT this identity came from, when it came from one.
-    pub jwt: Option<SecretString>,
-    /// `exp` of the JWT.
-    pub expires_at: Option<DateTime<Utc>>,
-}
 
 #[derive(Debug, Clone)]
 enum Credentials {
@@ -536,139 +461,6 @@ impl CodexAuth {
                 identity.account_id.as_deref(),
                 identity.is_fedramp,
             )),
-        }
-    }
-}
-
-fn chatgpt_tokens(tokens: &StoredTokens) -> Result<ChatgptTokens, AuthDataError> {
-    if tokens.access_token.expose().is_empty() {
-        return Err(AuthDataError::EmptyAccessToken);
-    }
-    let (id_token, raw_id_token) = match &tokens.id_token {
-        Some(StoredIdToken::Jwt(jwt)) if !jwt.expose().is_empty() => (
-            IdTokenClaims::parse(jwt.expose()).map_err(AuthDataError::IdToken)?,
-            Some(jwt.clone()),
-        ),
-        Some(StoredIdToken::Jwt(_)) | None => (IdTokenClaims::default(), None),
-        Some(StoredIdToken::Legacy(object)) => match object.0.get("raw_jwt") {
-            Some(serde_json::Value::String(jwt)) => (
-                IdTokenClaims::parse(jwt).map_err(AuthDataError::IdToken)?,
-                Some(SecretString::new(jwt.clone())),
-            ),
-            _ => (IdTokenClaims::from_claims(&object.0), None),
-        },
-    };
-    Ok(ChatgptTokens {
-        id_token,
-        raw_id_token,
-        access_token_expires_at: jwt_expiry(tokens.access_token.expose()),
-        access_token: tokens.access_token.clone(),
-        refresh_token: tokens.refresh_token.clone(),
-        account_id: tokens.account_id.clone(),
-    })
-}
-
-/// Host-supplied tokens: the supplied account id and plan win over the
-/// access token's claims; a missing plan is `Unknown("unknown")`.
-fn apply_external_metadata(parsed: &mut ChatgptTokens, stored: &StoredTokens) {
-    if let Some(account_id) = stored.account_id.as_ref().filter(|id| !id.is_empty()) {
-        parsed.id_token.chatgpt_account_id = Some(account_id.clone());
-    }
-    let supplied = stored
-        .extra
-        .get(EXTERNAL_PLAN_TYPE_FIELD)
-        .and_then(serde_json::Value::as_str)
-        .map(PlanType::from_raw);
-    parsed.id_token.plan_type = Some(
-        supplied
-            .or_else(|| parsed.id_token.plan_type.clone())
-            .unwrap_or_else(|| PlanType::Unknown("unknown".to_owned())),
-    );
-}
-
-fn agent_identity_from_jwt(jwt: SecretString) -> Result<AgentIdentityAuth, AuthDataError> {
-    let claims =
-        AgentIdentityClaims::parse(jwt.expose()).map_err(AuthDataError::AgentIdentityJwt)?;
-    Ok(AgentIdentityAuth {
-        agent_runtime_id: claims
-            .agent_runtime_id
-            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_runtime_id"))?,
-        agent_private_key: claims
-            .agent_private_key
-            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_private_key"))?,
-        account_id: claims.account_id,
-        chatgpt_user_id: claims.chatgpt_user_id,
-        email: claims.email,
-        plan_type: claims.plan_type,
-        is_fedramp: claims.is_fedramp,
-        task_id: None,
-        jwt: Some(jwt),
-        expires_at: claims.expires_at,
-    })
-}
-
-fn agent_identity_from_record(
-    record: &AgentIdentityRecord,
-) -> Result<AgentIdentityAuth, AuthDataError> {
-    let non_blank = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
-    Ok(AgentIdentityAuth {
-        agent_runtime_id: non_blank(&record.agent_runtime_id)
-            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_runtime_id"))?,
-        agent_private_key: record
-            .agent_private_key
-            .clone()
-            .filter(|key| !key.expose().trim().is_empty())
-            .ok_or(AuthDataError::AgentIdentityIncomplete("agent_private_key"))?,
-        account_id: non_blank(&record.account_id).or_else(|| non_blank(&record.workspace_id)),
-        chatgpt_user_id: non_blank(&record.chatgpt_user_id),
-        email: non_blank(&record.email),
-        plan_type: non_blank(&record.plan_type).map(|raw| PlanType::from_raw(&raw)),
-        is_fedramp: record.chatgpt_account_is_fedramp.unwrap_or(false),
-        task_id: non_blank(&record.task_id).or_else(|| non_blank(&record.background_task_id)),
-        jwt: None,
-        expires_at: None,
-    })
-}
-
-/// The provider signing as `identity` for `task`.
-fn assertion_for(
-    identity: &AgentIdentityAuth,
-    task: &TaskId,
-) -> Result<AgentAssertionAuth, AgentIdentityRecordError> {
-    let key = AgentKey::from_pkcs8_base64(identity.agent_private_key.expose())?;
-    let runtime = AgentRuntimeId::new(identity.agent_runtime_id.as_str())?;
-    let mut assertion =
-        AgentAssertionAuth::new(key, runtime, task.clone()).with_fedramp(identity.is_fedramp);
-    if let Some(account_id) = identity.account_id.as_deref().filter(|id| !id.is_empty()) {
-        assertion = assertion.with_account_id(account_id);
-    }
-    Ok(assertion)
-}
-
-/// Adds `ChatGPT-Account-ID` (and FedRAMP) but no `Authorization`: what an
-/// agent identity sends before a task is registered.
-#[derive(Debug, Clone)]
-struct AccountHeadersOnly {
-    account_id: Option<HeaderValue>,
-    fedramp: bool,
-}
-
-impl AccountHeadersOnly {
-    fn new(account_id: Option<&str>, fedramp: bool) -> Self {
-        Self {
-            account_id: account_id.and_then(|id| visible_header_value("chatgpt-account-id", id)),
-            fedramp,
-        }
-    }
-}
-
-impl AuthProvider for AccountHeadersOnly {
-    fn add_auth_headers(&self, headers: &mut HeaderMap) {
-        if let Some(value) = &self.account_id {
-            headers.insert(CHATGPT_ACCOUNT_ID, value.clone());
-        }
-        if self.fedramp {
-            headers.insert(X_OPENAI_FEDRAMP, HeaderValue::from_static("true"));
         }
     }
 }
