@@ -8,6 +8,19 @@
 //! unless asked to. [`ensure_credential_safe_url`] is the check that keeps
 //! credentials off plain-text connections to other machines.
 
+mod ca_bundle;
+mod user_agent;
+
+#[cfg(test)]
+use ca_bundle::der_sequence_len;
+pub use ca_bundle::{CustomCa, PemProblem, load_custom_ca, parse_pem_certificates};
+#[cfg(test)]
+use user_agent::architecture;
+pub use user_agent::{
+    OriginatorError, is_first_party_chat_originator, is_first_party_originator, originator,
+    set_default_originator, user_agent,
+};
+
 use crate::environment::EnvLookup;
 use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -87,17 +100,6 @@ pub enum HttpClientError {
     Build(#[source] reqwest::Error),
 }
 
-/// Why [`set_default_originator`] refused a value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OriginatorError {
-    /// The default originator was already set in this process.
-    #[error("the default originator is already set")]
-    AlreadySet,
-    /// The value cannot be sent as a header value.
-    #[error("the originator {0:?} is not a valid header value")]
-    InvalidValue(String),
-}
-
 /// Why a URL may not carry credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialUrlError {
@@ -165,134 +167,6 @@ pub fn url_for_display(url: &Url) -> String {
     }
     shown.push_str(url.path());
     shown
-}
-
-/// Sets, once per process, the originator used when
-/// `CODEX_INTERNAL_ORIGINATOR_OVERRIDE` is not set.
-pub fn set_default_originator(value: &str) -> Result<(), OriginatorError> {
-    if HeaderValue::from_str(value).is_err() || value.is_empty() {
-        return Err(OriginatorError::InvalidValue(value.to_owned()));
-    }
-    DEFAULT_ORIGINATOR_OVERRIDE
-        .set(value.to_owned())
-        .map_err(|_| OriginatorError::AlreadySet)
-}
-
-/// The originator for this process: the env override when it is a valid
-/// header value, else the value set by [`set_default_originator`], else
-/// `codex_cli_rs`.
-pub fn originator(env: EnvLookup<'_>) -> String {
-    if let Some(value) = env(ORIGINATOR_OVERRIDE_ENV_VAR) {
-        if !value.is_empty() && HeaderValue::from_str(&value).is_ok() {
-            return value;
-        }
-        tracing::warn!(
-            "ignoring {ORIGINATOR_OVERRIDE_ENV_VAR}: it is not a valid header value; using the default"
-        );
-    }
-    DEFAULT_ORIGINATOR_OVERRIDE
-        .get()
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_ORIGINATOR.to_owned())
-}
-
-/// Whether `originator` is one of the first-party Codex clients.
-pub fn is_first_party_originator(originator: &str) -> bool {
-    matches!(originator, "codex_cli_rs" | "codex-tui" | "codex_vscode")
-        || originator.starts_with("Codex ")
-}
-
-/// Whether `originator` is one of the first-party ChatGPT apps.
-pub fn is_first_party_chat_originator(originator: &str) -> bool {
-    matches!(originator, "codex_atlas" | "codex_chatgpt_desktop")
-}
-
-/// The `User-Agent` value:
-/// `<originator>/<version> (<os> <os version>; <arch>) <terminal>[ (<suffix>)]`.
-///
-/// Characters that cannot appear in a header value become `_`.
-pub fn user_agent(env: EnvLookup<'_>, originator: &str, suffix: Option<&str>) -> String {
-    let (os_type, os_version) = os_description();
-    let prefix = format!(
-        "{originator}/{} ({os_type} {os_version}; {}) {}",
-        env!("CARGO_PKG_VERSION"),
-        architecture(),
-        terminal_token(env)
-    );
-    let full = match suffix.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(suffix) => format!("{prefix} ({suffix})"),
-        None => prefix.clone(),
-    };
-    let sanitized = sanitize_header_text(&full);
-    if HeaderValue::from_str(&sanitized).is_ok() {
-        return sanitized;
-    }
-    let prefix = sanitize_header_text(&prefix);
-    if HeaderValue::from_str(&prefix).is_ok() {
-        return prefix;
-    }
-    originator.to_owned()
-}
-
-fn sanitize_header_text(text: &str) -> String {
-    text.chars()
-        .map(|c| if (' '..='~').contains(&c) { c } else { '_' })
-        .collect()
-}
-
-fn os_description() -> (String, String) {
-    static OS: OnceLock<(String, String)> = OnceLock::new();
-    OS.get_or_init(|| {
-        let info = os_info::get();
-        (info.os_type().to_string(), info.version().to_string())
-    })
-    .clone()
-}
-
-fn architecture() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" if cfg!(target_os = "macos") => "arm64",
-        "" => "unknown",
-        arch => arch,
-    }
-}
-
-/// A single token (no spaces) naming the terminal, from the usual variables.
-fn terminal_token(env: EnvLookup<'_>) -> String {
-    let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    let with_version = |name: &str, version: Option<String>| match version {
-        Some(version) => format!("{name}/{version}"),
-        None => name.to_owned(),
-    };
-    let raw = if let Some(program) = non_empty("TERM_PROGRAM") {
-        with_version(&program, non_empty("TERM_PROGRAM_VERSION"))
-    } else if let Some(version) = non_empty("WEZTERM_VERSION") {
-        with_version("WezTerm", Some(version))
-    } else if non_empty("KITTY_WINDOW_ID").is_some() {
-        "kitty".to_owned()
-    } else if non_empty("ALACRITTY_SOCKET").is_some() || non_empty("ALACRITTY_LOG").is_some() {
-        "Alacritty".to_owned()
-    } else if let Some(version) = non_empty("KONSOLE_VERSION") {
-        with_version("Konsole", Some(version))
-    } else if let Some(version) = non_empty("VTE_VERSION") {
-        with_version("VTE", Some(version))
-    } else if non_empty("WT_SESSION").is_some() {
-        "WindowsTerminal".to_owned()
-    } else if let Some(term) = non_empty("TERM") {
-        term
-    } else {
-        "unknown".to_owned()
-    };
-    raw.trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '(' && c != ')' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// How a particular client should behave.
@@ -460,158 +334,6 @@ impl HttpClientFactory {
         }
         builder.build().map_err(HttpClientError::Build)
     }
-}
-
-/// Extra trusted roots: the variable that named the bundle, the file, the certificates.
-pub type CustomCa = (&'static str, PathBuf, Vec<reqwest::Certificate>);
-
-/// Loads the extra CA bundle: `CODEX_CA_CERTIFICATE` when set, else
-/// `SSL_CERT_FILE`, else none. Returns the variable used, the file and the
-/// certificates.
-pub fn load_custom_ca(env: EnvLookup<'_>) -> Result<Option<CustomCa>, HttpClientError> {
-    let chosen = [CODEX_CA_CERTIFICATE_ENV_VAR, SSL_CERT_FILE_ENV_VAR]
-        .into_iter()
-        .find_map(|variable| {
-            env(variable)
-                .filter(|value| !value.trim().is_empty())
-                .map(|value| (variable, PathBuf::from(value)))
-        });
-    let Some((variable, path)) = chosen else {
-        return Ok(None);
-    };
-    let bytes =
-        crate::bounded_file::read_regular_file(&path, crate::bounded_file::MAX_CA_FILE_BYTES)
-            .map_err(|source| HttpClientError::CaFileUnreadable {
-                variable,
-                path: path.clone(),
-                source,
-            })?;
-    let ders = parse_pem_certificates(&bytes).map_err(|problem| match problem {
-        PemProblem::NoCertificates => HttpClientError::CaNoCertificates {
-            variable,
-            path: path.clone(),
-        },
-        PemProblem::Malformed(problem) => HttpClientError::CaMalformed {
-            variable,
-            path: path.clone(),
-            problem,
-        },
-    })?;
-    let mut certs = Vec::with_capacity(ders.len());
-    for (index, der) in ders.iter().enumerate() {
-        let cert =
-            reqwest::Certificate::from_der(der).map_err(|err| HttpClientError::CaMalformed {
-                variable,
-                path: path.clone(),
-                problem: format!("certificate #{} is not usable: {err}", index + 1),
-            })?;
-        certs.push(cert);
-    }
-    Ok(Some((variable, path, certs)))
-}
-
-/// What is wrong with a PEM bundle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PemProblem {
-    /// No `CERTIFICATE` / `TRUSTED CERTIFICATE` block at all.
-    NoCertificates,
-    /// A block is broken; the text says how.
-    Malformed(String),
-}
-
-/// Extracts the DER bytes of every `CERTIFICATE`, `TRUSTED CERTIFICATE` and
-/// `X509 CERTIFICATE` block of a PEM bundle; other blocks are skipped.
-///
-/// For `TRUSTED CERTIFICATE` (OpenSSL's form with trust settings appended)
-/// only the certificate itself is kept.
-pub fn parse_pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PemProblem> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| PemProblem::Malformed("the file is not text (invalid UTF-8)".to_owned()))?;
-    let mut certs = Vec::new();
-    let mut lines = text.lines().enumerate();
-    while let Some((line_no, line)) = lines.next() {
-        let line = line.trim();
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|rest| rest.strip_suffix("-----"))
-        else {
-            continue;
-        };
-        let end_marker = format!("-----END {label}-----");
-        let mut body = String::new();
-        let mut closed = false;
-        for (_, inner) in lines.by_ref() {
-            let inner = inner.trim();
-            if inner == end_marker {
-                closed = true;
-                break;
-            }
-            if inner.starts_with("-----") {
-                break;
-            }
-            body.push_str(inner);
-        }
-        if !closed {
-            return Err(PemProblem::Malformed(format!(
-                "the {label} block starting on line {} has no matching END line",
-                line_no + 1
-            )));
-        }
-        if !matches!(
-            label,
-            "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE"
-        ) {
-            continue;
-        }
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body.as_bytes())
-            .map_err(|_| {
-                PemProblem::Malformed(format!(
-                    "the {label} block starting on line {} is not valid base64",
-                    line_no + 1
-                ))
-            })?;
-        let cert_len = der_sequence_len(&der).ok_or_else(|| {
-            PemProblem::Malformed(format!(
-                "the {label} block starting on line {} does not hold a DER certificate",
-                line_no + 1
-            ))
-        })?;
-        if label != "TRUSTED CERTIFICATE" && cert_len != der.len() {
-            return Err(PemProblem::Malformed(format!(
-                "the {label} block starting on line {} has trailing bytes after the certificate",
-                line_no + 1
-            )));
-        }
-        certs.push(der[..cert_len].to_vec());
-    }
-    if certs.is_empty() {
-        return Err(PemProblem::NoCertificates);
-    }
-    Ok(certs)
-}
-
-/// Total length (header + content) of the DER SEQUENCE at the start of `der`.
-fn der_sequence_len(der: &[u8]) -> Option<usize> {
-    if der.first() != Some(&0x30) {
-        return None;
-    }
-    let first_len = *der.get(1)?;
-    let (header, content) = if first_len < 0x80 {
-        (2usize, usize::from(first_len))
-    } else {
-        let count = usize::from(first_len & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..count {
-            len = (len << 8) | usize::from(*der.get(2 + i)?);
-        }
-        (2 + count, len)
-    };
-    let total = header.checked_add(content)?;
-    (total <= der.len()).then_some(total)
 }
 
 #[cfg(test)]

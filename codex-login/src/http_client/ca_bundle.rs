@@ -1,0 +1,156 @@
+//! The extra trusted CA bundle (`CODEX_CA_CERTIFICATE`, else `SSL_CERT_FILE`)
+//! and its PEM parsing.
+
+use super::*;
+
+/// Extra trusted roots: the variable that named the bundle, the file, the certificates.
+pub type CustomCa = (&'static str, PathBuf, Vec<reqwest::Certificate>);
+
+/// Loads the extra CA bundle: `CODEX_CA_CERTIFICATE` when set, else
+/// `SSL_CERT_FILE`, else none. Returns the variable used, the file and the
+/// certificates.
+pub fn load_custom_ca(env: EnvLookup<'_>) -> Result<Option<CustomCa>, HttpClientError> {
+    let chosen = [CODEX_CA_CERTIFICATE_ENV_VAR, SSL_CERT_FILE_ENV_VAR]
+        .into_iter()
+        .find_map(|variable| {
+            env(variable)
+                .filter(|value| !value.trim().is_empty())
+                .map(|value| (variable, PathBuf::from(value)))
+        });
+    let Some((variable, path)) = chosen else {
+        return Ok(None);
+    };
+    let bytes =
+        crate::bounded_file::read_regular_file(&path, crate::bounded_file::MAX_CA_FILE_BYTES)
+            .map_err(|source| HttpClientError::CaFileUnreadable {
+                variable,
+                path: path.clone(),
+                source,
+            })?;
+    let ders = parse_pem_certificates(&bytes).map_err(|problem| match problem {
+        PemProblem::NoCertificates => HttpClientError::CaNoCertificates {
+            variable,
+            path: path.clone(),
+        },
+        PemProblem::Malformed(problem) => HttpClientError::CaMalformed {
+            variable,
+            path: path.clone(),
+            problem,
+        },
+    })?;
+    let mut certs = Vec::with_capacity(ders.len());
+    for (index, der) in ders.iter().enumerate() {
+        let cert =
+            reqwest::Certificate::from_der(der).map_err(|err| HttpClientError::CaMalformed {
+                variable,
+                path: path.clone(),
+                problem: format!("certificate #{} is not usable: {err}", index + 1),
+            })?;
+        certs.push(cert);
+    }
+    Ok(Some((variable, path, certs)))
+}
+
+/// What is wrong with a PEM bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PemProblem {
+    /// No `CERTIFICATE` / `TRUSTED CERTIFICATE` block at all.
+    NoCertificates,
+    /// A block is broken; the text says how.
+    Malformed(String),
+}
+
+/// Extracts the DER bytes of every `CERTIFICATE`, `TRUSTED CERTIFICATE` and
+/// `X509 CERTIFICATE` block of a PEM bundle; other blocks are skipped.
+///
+/// For `TRUSTED CERTIFICATE` (OpenSSL's form with trust settings appended)
+/// only the certificate itself is kept.
+pub fn parse_pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PemProblem> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| PemProblem::Malformed("the file is not text (invalid UTF-8)".to_owned()))?;
+    let mut certs = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((line_no, line)) = lines.next() {
+        let line = line.trim();
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|rest| rest.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end_marker = format!("-----END {label}-----");
+        let mut body = String::new();
+        let mut closed = false;
+        for (_, inner) in lines.by_ref() {
+            let inner = inner.trim();
+            if inner == end_marker {
+                closed = true;
+                break;
+            }
+            if inner.starts_with("-----") {
+                break;
+            }
+            body.push_str(inner);
+        }
+        if !closed {
+            return Err(PemProblem::Malformed(format!(
+                "the {label} block starting on line {} has no matching END line",
+                line_no + 1
+            )));
+        }
+        if !matches!(
+            label,
+            "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE"
+        ) {
+            continue;
+        }
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|_| {
+                PemProblem::Malformed(format!(
+                    "the {label} block starting on line {} is not valid base64",
+                    line_no + 1
+                ))
+            })?;
+        let cert_len = der_sequence_len(&der).ok_or_else(|| {
+            PemProblem::Malformed(format!(
+                "the {label} block starting on line {} does not hold a DER certificate",
+                line_no + 1
+            ))
+        })?;
+        if label != "TRUSTED CERTIFICATE" && cert_len != der.len() {
+            return Err(PemProblem::Malformed(format!(
+                "the {label} block starting on line {} has trailing bytes after the certificate",
+                line_no + 1
+            )));
+        }
+        certs.push(der[..cert_len].to_vec());
+    }
+    if certs.is_empty() {
+        return Err(PemProblem::NoCertificates);
+    }
+    Ok(certs)
+}
+
+/// Total length (header + content) of the DER SEQUENCE at the start of `der`.
+pub(super) fn der_sequence_len(der: &[u8]) -> Option<usize> {
+    if der.first() != Some(&0x30) {
+        return None;
+    }
+    let first_len = *der.get(1)?;
+    let (header, content) = if first_len < 0x80 {
+        (2usize, usize::from(first_len))
+    } else {
+        let count = usize::from(first_len & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..count {
+            len = (len << 8) | usize::from(*der.get(2 + i)?);
+        }
+        (2 + count, len)
+    };
+    let total = header.checked_add(content)?;
+    (total <= der.len()).then_some(total)
+}
