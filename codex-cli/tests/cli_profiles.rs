@@ -9,8 +9,9 @@ mod support;
 use codex_emulator::{EmulatorConfig, Faults, IssueTokens, SeedAccount, StatusOverride};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
+use support::official::{official_bin, run_official};
 use support::{Home, blocking, code, stderr, stdout};
 
 const KEY: &str = "sk-proj-1234567890ABCDE";
@@ -42,38 +43,9 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-fn official_bin() -> Option<PathBuf> {
-    match std::env::var_os("CODEX_OFFICIAL_BIN") {
-        Some(path) if Path::new(&path).exists() => Some(PathBuf::from(path)),
-        _ => {
-            assert!(
-                std::env::var("CODEX_REQUIRE_OFFICIAL_CLI").as_deref() != Ok("1"),
-                "CODEX_REQUIRE_OFFICIAL_CLI=1 but CODEX_OFFICIAL_BIN is not an installed official codex"
-            );
-            eprintln!(
-                "\n*** SKIPPED (official CLI part): set CODEX_OFFICIAL_BIN to the official codex 0.169.0 ***\n"
-            );
-            None
-        }
-    }
-}
-
 /// `codex login status` of the official CLI: loopback only, private HOME, dead proxy.
 fn official_status(bin: &Path, home: &Path) -> Output {
-    let fake_home = home.join("official-home");
-    std::fs::create_dir_all(&fake_home).unwrap();
-    Command::new(bin)
-        .args(["login", "status"])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", &fake_home)
-        .env("CODEX_HOME", home)
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    run_official(bin, home, &["login", "status"], None)
 }
 
 async fn device_login(home: &Arc<Home>, who: SeedAccount, profile: &'static str) {

@@ -13,7 +13,8 @@
 
 use super::name::ProfileName;
 use crate::storage::{
-    CredentialStoreMode, SharedAuthStorage, StorageError, storage_for_mode, write_file_atomically,
+    CredentialStoreMode, SharedAuthStorage, StorageError, create_private_dir, storage_for_mode,
+    write_file_atomically,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -155,22 +156,4 @@ pub fn remove_profile_dir(codex_home: &Path, name: &ProfileName) -> Result<(), S
             source,
         }),
     }
-}
-
-fn create_private_dir(dir: &Path) -> Result<(), StorageError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|source| StorageError::Io {
-        action: "create directory",
-        path: dir.to_path_buf(),
-        source,
-    })
 }

@@ -174,7 +174,8 @@ pub fn write_file_atomically(path: &Path, contents: &[u8]) -> Result<(), Storage
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), StorageError> {
+/// Creates `dir` (and parents) `0700` if missing, and tightens an existing one.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StorageError> {
     if dir.is_dir() {
         return Ok(());
     }

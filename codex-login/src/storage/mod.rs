@@ -9,6 +9,7 @@
 mod auto;
 mod ephemeral;
 mod file;
+pub(crate) use file::create_private_dir;
 mod keyring_store;
 mod os_keyring;
 
