@@ -45,12 +45,14 @@ fn models_url() -> String {
 
 /// Sends `GET <base>/models` with the key as a Bearer token.
 pub fn check_api_key(key: &SecretString) -> Result<(), ApiKeyCheckError> {
-    let url = models_url();
+    let target = models_url();
+    // What errors show: no userinfo or secret-looking query values from OPENAI_BASE_URL.
+    let url = codex_login::flows::log_redaction::redact_url_for_log(&target);
     let unavailable = |reason: String| ApiKeyCheckError::Unavailable {
         url: url.clone(),
         reason,
     };
-    let parsed = url::Url::parse(&url).map_err(|err| unavailable(err.to_string()))?;
+    let parsed = url::Url::parse(&target).map_err(|err| unavailable(err.to_string()))?;
     ensure_credential_safe_url(&parsed).map_err(|err| unavailable(err.to_string()))?;
     let client = context::http_factory()
         .and_then(|http| http.default_client().map_err(|err| err.to_string()))

@@ -226,6 +226,16 @@ fn whoami_check_on_an_api_key_with_no_api_reachable_is_a_network_error() {
         stderr(&out)
     );
     assert!(!stderr(&out).contains("1234567890ABCDE"));
+
+    // Credentials written into OPENAI_BASE_URL never reach the error either.
+    let with_password = base.replace("http://", "http://user:base-url-pw@");
+    let out = home.run_with_env(
+        &["whoami", "--check"],
+        None,
+        &[("OPENAI_BASE_URL", &with_password)],
+    );
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("base-url-pw"), "{}", stderr(&out));
 }
 
 #[test]
