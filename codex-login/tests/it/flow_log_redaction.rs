@@ -77,6 +77,11 @@ fn trace_logs_contain_no_secrets() {
             .with_writer(move || writer.clone())
             .finish(),
     );
+    // With exactly one dispatcher registered, tracing-core computes a callsite's interest
+    // from the default of whichever thread hits it first: another test's thread (no
+    // subscriber) would cache "never" for a callsite this test needs. A second registered
+    // dispatcher, alive for the whole test, makes it ask every registered dispatcher.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     // Like `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]`, but every thread
     // the runtime starts (workers and the blocking pool) logs to the capture.
     let for_threads = dispatch.clone();
