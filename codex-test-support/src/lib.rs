@@ -5,7 +5,7 @@
 //!   skip notice (a failure under `CODEX_REQUIRE_OFFICIAL_CLI=1`);
 //! - [`auth_json`]: reading a `CODEX_HOME`'s `auth.json` as JSON;
 //! - [`jwt`]: unsigned (`alg: none`) JWTs for claims-only tests;
-//! - [`keyring`]: whether the OS keyring (Secret Service) is usable, and what `secret-tool`
+//! - `keyring` (feature `keyring`, which pulls in `codex-login`): whether the OS keyring (Secret Service) is usable, and what `secret-tool`
 //!   sees in it.
 //!
 //! This is test code: a failed precondition is a test failure, so it may unwrap and panic.
@@ -13,5 +13,6 @@
 
 pub mod auth_json;
 pub mod jwt;
+#[cfg(feature = "keyring")]
 pub mod keyring;
 pub mod official;

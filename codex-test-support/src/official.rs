@@ -3,6 +3,7 @@
 //! loud skip notice, unless `CODEX_REQUIRE_OFFICIAL_CLI=1` demands it. Callers must only run
 //! it with a private `CODEX_HOME` whose config and environment point at loopback.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The installed official binary, or `None` after a loud notice; panics when
@@ -15,7 +16,9 @@ pub fn official_bin() -> Option<PathBuf> {
                 std::env::var("CODEX_REQUIRE_OFFICIAL_CLI").as_deref() != Ok("1"),
                 "CODEX_REQUIRE_OFFICIAL_CLI=1 but CODEX_OFFICIAL_BIN is not an installed official codex"
             );
-            eprintln!(
+            // Written to the real stderr, past libtest's capture, so a skip is never silent.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED: the official Codex CLI is not installed (set CODEX_OFFICIAL_BIN; \
                  `bash .ci/run` installs @openai/codex@0.169.0 from npm) ***\n"
             );

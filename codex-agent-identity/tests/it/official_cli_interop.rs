@@ -19,27 +19,14 @@ use codex_agent_identity::{
 use codex_emulator::{Emulator, EmulatorConfig};
 use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt as _;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// The official binary, or `None` after printing a loud skip notice.
-fn official_cli() -> Option<PathBuf> {
-    match std::env::var_os("CODEX_OFFICIAL_BIN") {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            if std::env::var("CODEX_REQUIRE_OFFICIAL_CLI").as_deref() == Ok("1") {
-                panic!("CODEX_REQUIRE_OFFICIAL_CLI=1 but CODEX_OFFICIAL_BIN is not set");
-            }
-            eprintln!(
-                "SKIPPED: official Codex CLI interop test: set CODEX_OFFICIAL_BIN to the codex 0.169.0 binary"
-            );
-            None
-        }
-    }
-}
+use codex_test_support::auth_json::read_auth_json;
+use codex_test_support::official::official_bin as official_cli;
 
 struct CliOutput {
     success: bool,
@@ -95,10 +82,6 @@ async fn run_cli(
             String::from_utf8_lossy(&output.stderr)
         ),
     }
-}
-
-fn read_auth_json(home: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(home.join("auth.json")).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,8 +10,7 @@
 
 use crate::common;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -20,27 +19,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
-/// The official binary, or `None` after announcing the skip.
-fn official_binary() -> Option<PathBuf> {
-    match std::env::var_os("CODEX_OFFICIAL_BIN").filter(|v| !v.is_empty()) {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            assert!(
-                std::env::var("CODEX_REQUIRE_OFFICIAL_CLI").as_deref() != Ok("1"),
-                "CODEX_REQUIRE_OFFICIAL_CLI=1 but CODEX_OFFICIAL_BIN is not set"
-            );
-            // Written to the real stderr, past libtest's capture, so a skip is never silent.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n==========================================================\n\
-                 SKIPPED: official Codex CLI interop test. Set CODEX_OFFICIAL_BIN to the\n\
-                 codex 0.169.0 binary (npm i @openai/codex@0.169.0) to run it.\n\
-                 =========================================================="
-            );
-            None
-        }
-    }
-}
+use codex_test_support::official::official_bin as official_binary;
 
 /// Output of one CLI run.
 struct Run {
