@@ -27,6 +27,8 @@ pub(crate) struct World {
     pub(crate) backend_tasks: Vec<BackendTask>,
     pub(crate) settings: Settings,
     pub(crate) faults: Faults,
+    /// Personal access tokens (issue 19), by token.
+    pub(crate) personal_access_tokens: HashMap<String, crate::personal_access_tokens::PatRecord>,
 }
 
 /// Settings that may change while the emulator runs.

@@ -26,6 +26,7 @@ mod errors;
 mod failure_memory;
 mod from_env;
 mod identity_guard;
+mod pat_hydration;
 mod preloaded;
 mod refresh;
 pub mod refresh_window;
@@ -266,6 +267,8 @@ impl AuthManager {
     /// `use_agent_identity`, a managed ChatGPT login gets its bound identity
     /// (or Bearer for the session when registration is unavailable).
     pub async fn try_auth(&self) -> Result<Option<CodexAuth>, RefreshTokenError> {
+        // issue 19: a personal access token is hydrated (whoami) before any use.
+        self.hydrate_personal_access_token().await?;
         self.enforce_restrictions().await?;
         let (resolved, generation) = self.snapshot();
         let Some(resolved) = resolved else {

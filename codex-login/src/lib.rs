@@ -20,6 +20,7 @@ pub mod flows;
 pub mod http_client;
 pub mod issuer_guard;
 pub mod middleware;
+pub mod personal_access_token;
 pub mod profiles;
 pub mod recovery;
 pub mod refresh;

@@ -50,6 +50,7 @@ enum Unavailable {
     Ready,
     NotChatgptAuth,
     NoExternalAuth,
+    NotRefreshable,
 }
 
 /// The 401 recovery state machine for one request.
@@ -70,6 +71,10 @@ impl<'a> UnauthorizedRecovery<'a> {
             // no hook for that yet.
             Some(AuthMode::ChatgptAuthTokens) => {
                 (RecoveryStep::Done, true, Unavailable::NoExternalAuth)
+            }
+            // issue 19: a personal access token cannot be refreshed.
+            Some(AuthMode::PersonalAccessToken) => {
+                (RecoveryStep::Done, false, Unavailable::NotRefreshable)
             }
             _ => (RecoveryStep::Done, false, Unavailable::NotChatgptAuth),
         };
@@ -96,11 +101,13 @@ impl<'a> UnauthorizedRecovery<'a> {
         self.step.name()
     }
 
-    /// `ready`, `not_chatgpt_auth`, `no_external_auth` or `recovery_exhausted`.
+    /// `ready`, `not_chatgpt_auth`, `no_external_auth`, `not_refreshable_auth`
+    /// or `recovery_exhausted`.
     pub fn unavailable_reason(&self) -> &'static str {
         match (self.unavailable, self.step) {
             (Unavailable::NotChatgptAuth, _) => "not_chatgpt_auth",
             (Unavailable::NoExternalAuth, _) => "no_external_auth",
+            (Unavailable::NotRefreshable, _) => "not_refreshable_auth",
             (Unavailable::Ready, RecoveryStep::Done) => "recovery_exhausted",
             (Unavailable::Ready, _) => "ready",
         }
@@ -110,6 +117,9 @@ impl<'a> UnauthorizedRecovery<'a> {
     pub fn unavailable_message(&self) -> &'static str {
         match self.unavailable_reason() {
             "not_chatgpt_auth" => "Only ChatGPT logins can recover from 401 Unauthorized.",
+            "not_refreshable_auth" => {
+                "A personal access token cannot be refreshed; create a new one and log in again."
+            }
             "no_external_auth" => {
                 "Tokens supplied by the host app can only be refreshed by the host app."
             }
