@@ -17,6 +17,7 @@ pub mod codex_auth;
 pub mod config;
 pub mod environment;
 pub mod flows;
+pub mod host_tokens;
 pub mod http_client;
 pub mod issuer_guard;
 pub mod middleware;

@@ -20,7 +20,7 @@ pub enum RecoveryStep {
     Reload,
     /// Refresh against the issuer.
     RefreshToken,
-    /// Ask the host app for new tokens (not supported by this crate yet).
+    /// Ask the host app for new tokens ([`crate::host_tokens`]).
     ExternalRefresh,
     /// Nothing left.
     Done,
@@ -67,8 +67,11 @@ impl<'a> UnauthorizedRecovery<'a> {
         let mode = manager.auth_cached().map(|auth| auth.auth_mode());
         let (step, external, unavailable) = match mode {
             Some(AuthMode::Chatgpt) => (RecoveryStep::Reload, false, Unavailable::Ready),
-            // Host-supplied tokens are refreshed by the host; this crate has
-            // no hook for that yet.
+            // issue 19: host-supplied tokens are refreshed by the host's provider.
+            Some(AuthMode::ChatgptAuthTokens) if manager.host_can_refresh() => {
+                (RecoveryStep::ExternalRefresh, true, Unavailable::Ready)
+            }
+            // Without a provider, nothing here can refresh them.
             Some(AuthMode::ChatgptAuthTokens) => {
                 (RecoveryStep::Done, true, Unavailable::NoExternalAuth)
             }
@@ -153,12 +156,25 @@ impl<'a> UnauthorizedRecovery<'a> {
                     auth_state_changed: outcome != RefreshOutcome::NotNeeded,
                 })
             }
-            RecoveryStep::ExternalRefresh | RecoveryStep::Done => {
-                Err(RefreshTokenError::Permanent {
-                    reason: RefreshFailureReason::Other,
-                    message: NO_MORE_RECOVERY_STEPS_MESSAGE.to_owned(),
+            RecoveryStep::ExternalRefresh => {
+                self.step = RecoveryStep::Done;
+                let generation = self.manager.snapshot().1;
+                let outcome = self
+                    .manager
+                    .run_refresh(
+                        RefreshMode::Authority,
+                        RefreshReason::Unauthorized,
+                        generation,
+                    )
+                    .await?;
+                Ok(RecoveryStepResult {
+                    auth_state_changed: outcome != RefreshOutcome::NotNeeded,
                 })
             }
+            RecoveryStep::Done => Err(RefreshTokenError::Permanent {
+                reason: RefreshFailureReason::Other,
+                message: NO_MORE_RECOVERY_STEPS_MESSAGE.to_owned(),
+            }),
         }
     }
 }
