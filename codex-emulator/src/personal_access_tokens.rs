@@ -5,6 +5,7 @@
 use crate::config::SeedAccount;
 use crate::ids::opaque_token;
 use crate::shared::Shared;
+use crate::world::PatRecord;
 use serde::{Deserialize, Serialize};
 
 /// What a minted personal access token stands for.
@@ -15,14 +16,6 @@ pub struct PersonalAccessTokenSpec {
     pub account: Option<SeedAccount>,
     /// Whoami answers `"email": null` (the field is nullable upstream).
     pub null_email: bool,
-}
-
-/// A personal access token the emulator knows.
-#[derive(Debug, Clone)]
-pub(crate) struct PatRecord {
-    pub(crate) account: SeedAccount,
-    pub(crate) null_email: bool,
-    pub(crate) revoked: bool,
 }
 
 impl Shared {

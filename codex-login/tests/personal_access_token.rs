@@ -89,12 +89,11 @@ async fn login_saves_the_official_document_and_the_manager_hydrates_it() {
         null_email: false,
     });
     let authapi = emulator.urls().authapi_base_url.clone();
-    let env = |name: &str| (name == "CODEX_AUTHAPI_BASE_URL").then(|| authapi.clone());
     login_with_personal_access_token(
         &target(home.path()),
         &SecretString::new(format!(" {token}\n")),
         &options(),
-        &env,
+        &authapi,
     )
     .await
     .unwrap();
@@ -238,14 +237,13 @@ async fn login_refusals_write_nothing() {
         null_email: false,
     });
     let authapi = emulator.urls().authapi_base_url.clone();
-    let env = |name: &str| (name == "CODEX_AUTHAPI_BASE_URL").then(|| authapi.clone());
     let mut restricted = options();
     restricted.forced_chatgpt_workspace_ids = vec!["acct-other".to_owned()];
     let err = login_with_personal_access_token(
         &target(home.path()),
         &SecretString::new(token.clone()),
         &restricted,
-        &env,
+        &authapi,
     )
     .await
     .unwrap_err();
@@ -257,7 +255,7 @@ async fn login_refusals_write_nothing() {
         &target(home.path()),
         &SecretString::new("at-unknown-token-0123456789"),
         &options(),
-        &env,
+        &authapi,
     )
     .await
     .unwrap_err();

@@ -187,7 +187,7 @@ pub async fn login_with_access_token(
             target,
             access_token,
             options,
-            &crate::environment::process_env,
+            &crate::personal_access_token::authapi_base_url(&crate::environment::process_env),
         )
         .await;
     }

@@ -10,19 +10,18 @@ use super::replaced_login::revoke_replaced_login;
 use super::restrictions::{LoginKind, ensure_login_method_allowed};
 use super::workspace_check::WorkspaceRestrictionError;
 use crate::auth_dot_json::AuthDotJson;
-use crate::environment::EnvLookup;
-use crate::personal_access_token::{authapi_base_url, fetch_personal_access_token_metadata};
+use crate::personal_access_token::fetch_personal_access_token_metadata;
 use codex_auth_provider::SecretString;
 use tracing::info;
 
-/// Logs in with a personal access token. `env` supplies
-/// `CODEX_AUTHAPI_BASE_URL` (the whoami base); the other settings come from
-/// `options` (its JWKS base is not used).
+/// Logs in with a personal access token. `authapi_base_url` is the whoami
+/// base ([`crate::personal_access_token::authapi_base_url`]); the other
+/// settings come from `options` (its JWKS base is not used).
 pub async fn login_with_personal_access_token(
     target: &CredentialTarget,
     token: &SecretString,
     options: &AccessTokenLoginOptions,
-    env: EnvLookup<'_>,
+    authapi_base_url: &str,
 ) -> Result<(), AccessTokenLoginError> {
     let token = SecretString::new(token.expose().trim());
     if token.is_empty() {
@@ -33,8 +32,7 @@ pub async fn login_with_personal_access_token(
         .http
         .default_client()
         .map_err(|err| AccessTokenLoginError::HttpClient(err.to_string()))?;
-    let metadata =
-        fetch_personal_access_token_metadata(&client, &authapi_base_url(env), &token).await?;
+    let metadata = fetch_personal_access_token_metadata(&client, authapi_base_url, &token).await?;
     let allowed = &options.forced_chatgpt_workspace_ids;
     if !allowed.is_empty() && !allowed.contains(&metadata.chatgpt_account_id) {
         return Err(AccessTokenLoginError::PersonalAccessTokenWorkspace(
