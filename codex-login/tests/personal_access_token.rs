@@ -265,3 +265,65 @@ async fn login_refusals_write_nothing() {
     );
     assert!(!home.path().join("auth.json").exists());
 }
+
+#[derive(Clone, Default)]
+struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// TRACE logs of a login, a hydration, a backend call and a refused token
+/// never contain the token (a thread-local subscriber: the test runtime is
+/// single-threaded).
+#[tokio::test]
+async fn trace_logs_never_contain_the_token() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "trace,codex_emulator=off",
+        ))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let token = emulator.mint_personal_access_token(PersonalAccessTokenSpec::default());
+    let authapi = emulator.urls().authapi_base_url.clone();
+    login_with_personal_access_token(
+        &target(home.path()),
+        &SecretString::new(token.clone()),
+        &options(),
+        &authapi,
+    )
+    .await
+    .unwrap();
+    let manager = manager(home.path(), &emulator);
+    let auth = manager.try_auth().await.unwrap().unwrap();
+    tracing::debug!(?auth, "hydrated");
+    backend(&emulator, &manager).get_usage().await.unwrap();
+    emulator.revoke_personal_access_token(&token);
+    assert!(backend(&emulator, &manager).get_usage().await.is_err());
+    manager.reload().await;
+    assert!(manager.try_auth().await.is_err());
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("personal access token"),
+        "the logs were captured"
+    );
+    assert!(!logs.contains(&token), "a TRACE log holds the token");
+    assert!(
+        !logs.contains(&token["at-".len()..]),
+        "a TRACE log holds the token"
+    );
+}
