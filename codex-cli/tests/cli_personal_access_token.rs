@@ -550,3 +550,94 @@ async fn the_official_cli_and_ours_agree_on_personal_access_tokens() {
         assert_eq!(mine.2, want_err, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_cli_and_ours_agree_when_whoami_fails() {
+    let Some(official) = official_bin() else {
+        return;
+    };
+    let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
+    let authapi = home.emulator().urls().authapi_base_url.clone();
+    let good = mint(&home);
+    let null_email = home
+        .emulator()
+        .mint_personal_access_token(PersonalAccessTokenSpec {
+            account: Some(business_account()),
+            null_email: true,
+        });
+    let stored =
+        |token: &str| format!(r#"{{"OPENAI_API_KEY": null, "personal_access_token": "{token}"}}"#);
+    // (case, whoami override (status, body) or none, token, our expected stderr, exit)
+    let cases: Vec<(&str, Option<(u16, String)>, &str, Vec<String>, i32)> = vec![
+        (
+            "whoami answers 500",
+            Some((500, "{\"error\":\"boom\"}".to_owned())),
+            &good,
+            vec!["Error checking login status: personal access token metadata request failed with status 500 Internal Server Error".to_owned()],
+            1,
+        ),
+        (
+            "whoami answers 403",
+            Some((403, "{\"error\":\"forbidden\"}".to_owned())),
+            &good,
+            vec!["Error checking login status: personal access token metadata request failed with status 403 Forbidden".to_owned()],
+            1,
+        ),
+        (
+            "whoami answers 200 with something that is not the JSON",
+            Some((200, "not json at all".to_owned())),
+            &good,
+            vec!["Error checking login status: failed to decode personal access token metadata: error decoding response body".to_owned()],
+            1,
+        ),
+        (
+            "whoami answers 200 without the account id",
+            Some((200, "{\"email\":\"x\",\"chatgpt_user_id\":\"u\"}".to_owned())),
+            &good,
+            vec!["Error checking login status: failed to decode personal access token metadata: error decoding response body".to_owned()],
+            1,
+        ),
+        (
+            "whoami answers a null email",
+            None,
+            &null_email,
+            vec!["Logged in using personal access token".to_owned()],
+            0,
+        ),
+    ];
+    for (name, fault, token, want_err, want_code) in cases {
+        let file = stored(token);
+        let mut seen = Vec::new();
+        for bin in [official.clone(), codex_bin()] {
+            home.emulator().set_faults(codex_emulator::Faults {
+                status_overrides: fault
+                    .iter()
+                    .map(|(status, body)| codex_emulator::StatusOverride {
+                        path_prefix: "/api/accounts/v1/user-auth-credential/whoami".to_owned(),
+                        status: *status,
+                        body: body.clone(),
+                        times: 0,
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+            let (authapi, file) = (authapi.clone(), file.clone());
+            seen.push(
+                blocking(move || {
+                    run_in_fresh_home(
+                        &bin,
+                        &authapi,
+                        "",
+                        Some(&file),
+                        &["login", "status"],
+                        None,
+                        &[],
+                    )
+                })
+                .await,
+            );
+        }
+        assert_eq!(seen[0], seen[1], "{name}: official vs ours");
+        assert_eq!((seen[1].0, &seen[1].2), (want_code, &want_err), "{name}");
+    }
+}

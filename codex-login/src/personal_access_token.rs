@@ -32,6 +32,8 @@ pub const DEFAULT_AUTHAPI_BASE_URL: &str = "https://auth.openai.com/api/accounts
 pub const WHOAMI_PATH: &str = "/v1/user-auth-credential/whoami";
 /// The whoami request gives up after this long.
 pub const WHOAMI_TIMEOUT: Duration = Duration::from_secs(30);
+/// What upstream (reqwest) says when the whoami answer is not the expected JSON.
+pub const WHOAMI_DECODE_ERROR: &str = "error decoding response body";
 /// Upstream's message for a stored document whose `personal_access_token` is empty.
 pub const MISSING_PERSONAL_ACCESS_TOKEN_MESSAGE: &str =
     "personal access token auth is missing a personal access token.";
@@ -192,8 +194,11 @@ pub async fn fetch_personal_access_token_metadata(
     let body = read_capped(response, MAX_AUTH_RESPONSE_BYTES)
         .await
         .map_err(|err| PersonalAccessTokenError::Decode(secrets.scrub(&err.to_string())))?;
-    let parsed: WhoamiResponse = serde_json::from_slice(&body)
-        .map_err(|err| PersonalAccessTokenError::Decode(secrets.scrub(&err.to_string())))?;
+    // Upstream's words (reqwest's); the parser's detail goes to the log, scrubbed.
+    let parsed: WhoamiResponse = serde_json::from_slice(&body).map_err(|err| {
+        tracing::info!(detail = %secrets.scrub(&err.to_string()), "the whoami answer is not the expected JSON");
+        PersonalAccessTokenError::Decode(WHOAMI_DECODE_ERROR.to_owned())
+    })?;
     Ok(PersonalAccessTokenMetadata {
         email: parsed.email.filter(|email| !email.is_empty()),
         chatgpt_user_id: parsed.chatgpt_user_id,
