@@ -568,7 +568,8 @@ async fn the_official_cli_and_ours_agree_when_whoami_fails() {
     let stored =
         |token: &str| format!(r#"{{"OPENAI_API_KEY": null, "personal_access_token": "{token}"}}"#);
     // (case, whoami override (status, body) or none, token, our expected stderr, exit)
-    let cases: Vec<(&str, Option<(u16, String)>, &str, Vec<String>, i32)> = vec![
+    type FailureCase<'a> = (&'a str, Option<(u16, String)>, &'a str, Vec<String>, i32);
+    let cases: Vec<FailureCase<'_>> = vec![
         (
             "whoami answers 500",
             Some((500, "{\"error\":\"boom\"}".to_owned())),
