@@ -17,10 +17,12 @@ Environment:
   CODEX_HOME                         directory holding auth.json and config.toml (default ~/.codex)
   CODEX_PROFILE                      use this profile instead of the active one (see `codex profile`)
   CODEX_API_KEY                      an API key that overrides stored credentials where enabled
-  CODEX_ACCESS_TOKEN                 an agent identity JWT (alias CODEX_AGENT_IDENTITY)
+  CODEX_ACCESS_TOKEN                 an agent identity JWT or a personal access token (at-...);
+                                     alias CODEX_AGENT_IDENTITY
   CODEX_ISSUER                       the OAuth issuer (default https://auth.openai.com)
   CODEX_REFRESH_TOKEN_URL_OVERRIDE   the token endpoint used for refresh
   CODEX_REVOKE_TOKEN_URL_OVERRIDE    the endpoint used to revoke tokens at logout
+  CODEX_AUTHAPI_BASE_URL             the accounts API personal access tokens are checked at
   CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL, CODEX_AGENT_IDENTITY_JWKS_BASE_URL
                                      agent identity endpoints
   OPENAI_BASE_URL                    the OpenAI API base whoami --check tests an API key against

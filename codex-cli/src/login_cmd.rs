@@ -51,7 +51,14 @@ pub fn status(overrides: &[String]) -> u8 {
         eprintln!("Warning: {warning}");
     }
     let auth = match resolved {
-        Ok(Some(resolved)) => resolved.auth,
+        // issue 19: a personal access token is hydrated (whoami) first, as upstream.
+        Ok(Some(resolved)) => match crate::pat::hydrate(resolved.auth) {
+            Ok(auth) => auth,
+            Err(failure) => {
+                eprintln!("Error checking login status: {}", failure.message);
+                return exit::FAILURE;
+            }
+        },
         Ok(None) => {
             eprintln!("Not logged in");
             return exit::FAILURE;
@@ -74,6 +81,15 @@ pub fn status(overrides: &[String]) -> u8 {
         },
         AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens => eprintln!("Logged in using ChatGPT"),
         AuthMode::AgentIdentity => eprintln!("Logged in using access token"),
+        AuthMode::PersonalAccessToken => {
+            if let Some(refusal) =
+                crate::pat::workspace_refusal(&auth, &config.forced_chatgpt_workspace_ids)
+            {
+                eprintln!("Error checking login status: {refusal}");
+                return exit::FAILURE;
+            }
+            eprintln!("Logged in using personal access token");
+        }
     }
     exit::OK
 }
@@ -273,12 +289,13 @@ fn access_token_login(
     config: &CodexConfig,
     storage: &SharedAuthStorage,
 ) -> Result<(), LoginFailure> {
-    ensure_allowed(LoginKind::AccessToken, config)?;
     let token = read_stdin_secret(
         ACCESS_TOKEN_TTY_HINT,
         "Reading access token from stdin...",
         "No access token provided via stdin.",
     )?;
+    // As the official CLI: the token is read first, then the method checked (issue 19).
+    ensure_allowed(LoginKind::AccessToken, config)?;
     let options = flows::AccessTokenLoginOptions::from_config(config, context::http_factory()?);
     let runtime = context::runtime()?;
     match runtime.block_on(flows::login_with_access_token(

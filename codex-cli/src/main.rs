@@ -14,6 +14,7 @@ mod doctor;
 mod exit;
 mod logging;
 mod login_cmd;
+mod pat;
 mod profile_cmd;
 mod term;
 mod token_cmd;

@@ -131,7 +131,8 @@ fn valid_for(auth: &CodexAuth, min_valid: chrono::Duration) -> bool {
 fn needs_manager(config: &CodexConfig, auth: &CodexAuth, min_valid: chrono::Duration) -> bool {
     match auth.auth_mode() {
         AuthMode::ApiKey => false,
-        AuthMode::AgentIdentity => true,
+        // issue 19: the manager hydrates a personal access token (whoami).
+        AuthMode::AgentIdentity | AuthMode::PersonalAccessToken => true,
         AuthMode::Chatgpt => config.use_agent_identity || !valid_for(auth, min_valid),
         AuthMode::ChatgptAuthTokens => !valid_for(auth, min_valid),
     }

@@ -104,8 +104,18 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
         };
     }
     if !check {
+        // issue 19: a personal access token is described by the whoami call.
+        let auth = match crate::pat::hydrate(resolved.auth) {
+            Ok(auth) => auth,
+            Err(failure) => {
+                return Outcome::Failed {
+                    code: failure.code,
+                    message: failure.message,
+                };
+            }
+        };
         return Outcome::LoggedIn {
-            auth: Box::new(resolved.auth),
+            auth: Box::new(auth),
             source: resolved.source,
             usage: None,
             notes: Vec::new(),
@@ -374,6 +384,7 @@ fn render_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Valu
         AuthMode::Chatgpt => "ChatGPT",
         AuthMode::ChatgptAuthTokens => "ChatGPT (tokens supplied by the host app)",
         AuthMode::AgentIdentity => "agent identity",
+        AuthMode::PersonalAccessToken => "personal access token",
     };
     line("Auth mode:", mode);
     if let Some(key) = auth.api_key() {

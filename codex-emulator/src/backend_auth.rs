@@ -115,6 +115,15 @@ pub(crate) fn authenticate(
 
 /// Accepts a live access token issued by this emulator.
 fn authenticate_bearer(shared: &Shared, token: &str) -> Result<Principal, ApiError> {
+    // issue 19: a live personal access token authenticates as its account.
+    if token.trim().starts_with("at-")
+        && let Some(record) = shared.live_personal_access_token(token)
+    {
+        return Ok(Principal {
+            account: record.account,
+            credential: Credential::Bearer,
+        });
+    }
     let world = shared.world();
     let rejected = |code: &str, message: &str| {
         Counters::bump(&shared.counters.bearer_rejected);

@@ -155,6 +155,16 @@ impl EmulatorHandle {
         self.shared.signer.jwks()
     }
 
+    /// Mints a personal access token (`at-…`) whoami and the backend accept (issue 19).
+    pub fn mint_personal_access_token(&self, spec: crate::PersonalAccessTokenSpec) -> String {
+        self.shared.mint_personal_access_token(spec)
+    }
+
+    /// Revokes a personal access token: whoami and the backend answer `401`.
+    pub fn revoke_personal_access_token(&self, token: &str) -> bool {
+        self.shared.revoke_personal_access_token(token)
+    }
+
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.world().faults = faults;

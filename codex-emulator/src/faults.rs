@@ -15,6 +15,8 @@ pub struct Faults {
     /// When set, `/oauth/authorize` answers `error=access_denied` with this description
     /// (e.g. `missing_codex_entitlement`).
     pub deny_authorize: Option<String>,
+    /// The personal access token whoami route waits this long before answering (issue 19).
+    pub whoami_delay_ms: u64,
 }
 
 /// Answer requests under `path_prefix` with `status` and `body` instead of the real handler.

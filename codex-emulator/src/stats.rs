@@ -85,6 +85,10 @@ counters! {
     api_key_checks_rejected,
     /// Responses replaced by a status-override fault.
     faults_injected,
+    /// Every personal access token whoami request (issue 19).
+    pat_whoami_requests,
+    /// Whoami requests with a missing, unknown or revoked personal access token.
+    pat_whoami_rejected,
 }
 
 impl Counters {

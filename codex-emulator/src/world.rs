@@ -27,6 +27,16 @@ pub(crate) struct World {
     pub(crate) backend_tasks: Vec<BackendTask>,
     pub(crate) settings: Settings,
     pub(crate) faults: Faults,
+    /// Personal access tokens (issue 19), by token.
+    pub(crate) personal_access_tokens: HashMap<String, PatRecord>,
+}
+
+/// A personal access token the emulator knows (issue 19).
+#[derive(Debug, Clone)]
+pub(crate) struct PatRecord {
+    pub(crate) account: SeedAccount,
+    pub(crate) null_email: bool,
+    pub(crate) revoked: bool,
 }
 
 /// Settings that may change while the emulator runs.

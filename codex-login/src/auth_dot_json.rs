@@ -30,6 +30,9 @@ pub enum AuthMode {
     ChatgptAuthTokens,
     /// `agentIdentity`: an agent identity (JWT or record) that signs per task.
     AgentIdentity,
+    /// `personalAccessToken`: a personal access token (`at-…`, issue 19); never
+    /// written as `auth_mode` (the document only holds `personal_access_token`).
+    PersonalAccessToken,
 }
 
 impl AuthMode {
@@ -40,6 +43,7 @@ impl AuthMode {
             Self::Chatgpt => "chatgpt",
             Self::ChatgptAuthTokens => "chatgptAuthTokens",
             Self::AgentIdentity => "agentIdentity",
+            Self::PersonalAccessToken => "personalAccessToken",
         }
     }
 
@@ -50,6 +54,7 @@ impl AuthMode {
             "chatgpt" => Some(Self::Chatgpt),
             "chatgptAuthTokens" => Some(Self::ChatgptAuthTokens),
             "agentIdentity" => Some(Self::AgentIdentity),
+            "personalAccessToken" => Some(Self::PersonalAccessToken),
             _ => None,
         }
     }
@@ -225,8 +230,9 @@ pub struct AuthDotJson {
     pub last_refresh: Option<StoredTimestamp>,
     /// `agent_identity`.
     pub agent_identity: Option<StoredAgentIdentity>,
-    /// Top-level fields this version does not know (for example
-    /// `personal_access_token`), kept for the rewrite.
+    /// `personal_access_token` (`at-…`, issue 19).
+    pub personal_access_token: Option<SecretString>,
+    /// Top-level fields this version does not know, kept for the rewrite.
     pub extra: Map<String, Value>,
 }
 
@@ -238,6 +244,7 @@ impl fmt::Debug for AuthDotJson {
             .field("tokens", &self.tokens)
             .field("last_refresh", &self.last_refresh)
             .field("agent_identity", &self.agent_identity)
+            .field("personal_access_token", &self.personal_access_token)
             .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -278,7 +285,7 @@ impl AuthDotJson {
                 AuthJsonProblem::InvalidValue {
                     field: "auth_mode".to_owned(),
                     problem: format!(
-                        "is {}, which is not one of apikey, chatgpt, chatgptAuthTokens, agentIdentity",
+                        "is {}, which is not one of apikey, chatgpt, chatgptAuthTokens, agentIdentity, personalAccessToken",
                         describe_short_text(&text)
                     ),
                 }
@@ -316,21 +323,27 @@ impl AuthDotJson {
                 ));
             }
         };
+        let personal_access_token =
+            opt_string(&mut map, "personal_access_token", "personal_access_token")?
+                .map(SecretString::from);
         Ok(Self {
             auth_mode,
             openai_api_key,
             tokens,
             last_refresh,
             agent_identity,
+            personal_access_token,
             extra: map,
         })
     }
 
-    /// The mode this document means: `auth_mode` when present, else API key
+    /// The mode this document means: `auth_mode` when present, else a
+    /// personal access token when `personal_access_token` is set, else API key
     /// when `OPENAI_API_KEY` is set, else ChatGPT.
     pub fn resolved_mode(&self) -> AuthMode {
         match (self.auth_mode, &self.openai_api_key) {
             (Some(mode), _) => mode,
+            (None, _) if self.personal_access_token.is_some() => AuthMode::PersonalAccessToken,
             (None, Some(_)) => AuthMode::ApiKey,
             (None, None) => AuthMode::Chatgpt,
         }
@@ -365,6 +378,12 @@ impl AuthDotJson {
             };
             map.insert("agent_identity".into(), value);
         }
+        if let Some(token) = &self.personal_access_token {
+            map.insert(
+                "personal_access_token".into(),
+                Value::String(token.expose().to_owned()),
+            );
+        }
         for (key, value) in &self.extra {
             map.entry(key.clone()).or_insert_with(|| value.clone());
         }
@@ -396,6 +415,16 @@ impl AuthDotJson {
         Self {
             auth_mode: Some(AuthMode::AgentIdentity),
             agent_identity: Some(StoredAgentIdentity::Jwt(jwt)),
+            ..Self::default()
+        }
+    }
+
+    /// A personal access token login document, as the official CLI writes it:
+    /// `{"OPENAI_API_KEY": null, "personal_access_token": "at-…"}`, with no
+    /// `auth_mode` (so older builds still parse the file).
+    pub fn personal_access_token(token: SecretString) -> Self {
+        Self {
+            personal_access_token: Some(token),
             ..Self::default()
         }
     }

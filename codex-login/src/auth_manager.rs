@@ -25,7 +25,9 @@ mod config;
 mod errors;
 mod failure_memory;
 mod from_env;
+mod host_refresh;
 mod identity_guard;
+mod pat_hydration;
 mod preloaded;
 mod refresh;
 pub mod refresh_window;
@@ -234,7 +236,9 @@ impl AuthManager {
     /// lifetime), or, without an `exp`, whose `last_refresh` is older than 8
     /// days. A token this manager just received is not due until it expires.
     pub fn needs_proactive_refresh(&self, auth: &CodexAuth) -> bool {
-        needs_proactive_refresh(auth, self.clock.now()) && !self.just_received(auth)
+        // issue 19: host-supplied tokens are due by their JWT `exp` when a host can refresh.
+        (needs_proactive_refresh(auth, self.clock.now()) || self.host_refresh_due(auth))
+            && !self.just_received(auth)
     }
 
     /// The current snapshot, refreshed first when it is about to expire and,
@@ -266,6 +270,8 @@ impl AuthManager {
     /// `use_agent_identity`, a managed ChatGPT login gets its bound identity
     /// (or Bearer for the session when registration is unavailable).
     pub async fn try_auth(&self) -> Result<Option<CodexAuth>, RefreshTokenError> {
+        // issue 19: a personal access token is hydrated (whoami) before any use.
+        self.hydrate_personal_access_token().await?;
         self.enforce_restrictions().await?;
         let (resolved, generation) = self.snapshot();
         let Some(resolved) = resolved else {

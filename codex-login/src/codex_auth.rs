@@ -23,6 +23,7 @@ use crate::auth_dot_json::{
     AgentIdentityRecord, AuthDotJson, AuthMode, StoredAgentIdentity, StoredIdToken,
     StoredTimestamp, StoredTokens,
 };
+use crate::personal_access_token::{PersonalAccessTokenAuth, PersonalAccessTokenMetadata};
 use crate::token_claims::{
     AgentIdentityClaims, IdTokenClaims, JwtDecodeError, PlanType, jwt_expiry,
 };
@@ -43,6 +44,8 @@ enum Credentials {
     ApiKey(SecretString),
     Chatgpt(ChatgptTokens),
     AgentIdentity(AgentIdentityAuth),
+    // issue 19: a personal access token, hydrated by whoami.
+    PersonalAccessToken(PersonalAccessTokenAuth),
 }
 
 #[derive(Debug)]
@@ -96,6 +99,57 @@ impl CodexAuth {
             None,
             None,
         ))
+    }
+
+    /// A personal access token (`at-…`, for example from `CODEX_ACCESS_TOKEN`);
+    /// no document. Not usable for requests until hydrated
+    /// ([`CodexAuth::with_personal_access_token_metadata`]).
+    pub fn from_personal_access_token(token: SecretString) -> Result<Self, AuthDataError> {
+        if token.expose().trim().is_empty() {
+            return Err(AuthDataError::MissingPersonalAccessToken);
+        }
+        Ok(Self::build(
+            AuthMode::PersonalAccessToken,
+            Credentials::PersonalAccessToken(PersonalAccessTokenAuth {
+                token,
+                metadata: None,
+            }),
+            None,
+            None,
+        ))
+    }
+
+    /// The same personal access token snapshot, hydrated with whoami's answer.
+    /// Other modes are returned unchanged.
+    pub fn with_personal_access_token_metadata(
+        &self,
+        metadata: PersonalAccessTokenMetadata,
+    ) -> Self {
+        let Credentials::PersonalAccessToken(pat) = &self.inner.credentials else {
+            return self.clone();
+        };
+        Self::build(
+            self.inner.mode,
+            Credentials::PersonalAccessToken(PersonalAccessTokenAuth {
+                token: pat.token.clone(),
+                metadata: Some(metadata),
+            }),
+            self.inner.last_refresh,
+            self.inner.document.clone(),
+        )
+    }
+
+    /// The personal access token, when this is one (issue 19).
+    pub fn personal_access_token(&self) -> Option<&PersonalAccessTokenAuth> {
+        match &self.inner.credentials {
+            Credentials::PersonalAccessToken(pat) => Some(pat),
+            _ => None,
+        }
+    }
+
+    fn pat_metadata(&self) -> Option<&PersonalAccessTokenMetadata> {
+        self.personal_access_token()
+            .and_then(|pat| pat.metadata.as_ref())
     }
 
     /// Tokens supplied by a host app (`chatgptAuthTokens`): the access token
@@ -164,6 +218,15 @@ impl CodexAuth {
                     Credentials::AgentIdentity(agent_identity_from_record(record)?)
                 }
                 None => return Err(AuthDataError::MissingAgentIdentity),
+            },
+            AuthMode::PersonalAccessToken => match &document.personal_access_token {
+                Some(token) if !token.expose().trim().is_empty() => {
+                    Credentials::PersonalAccessToken(PersonalAccessTokenAuth {
+                        token: token.clone(),
+                        metadata: None,
+                    })
+                }
+                _ => return Err(AuthDataError::MissingPersonalAccessToken),
             },
         };
         // A stored record that already carries its run task signs at once; an
@@ -325,6 +388,7 @@ impl CodexAuth {
             Credentials::ApiKey(key) => Some(key),
             Credentials::Chatgpt(tokens) => Some(&tokens.access_token),
             Credentials::AgentIdentity(_) => None,
+            Credentials::PersonalAccessToken(pat) => Some(&pat.token),
         }
     }
 
@@ -344,6 +408,9 @@ impl CodexAuth {
                 .filter(|id| !id.is_empty())
                 .or(tokens.id_token.chatgpt_account_id.as_deref()),
             Credentials::AgentIdentity(identity) => identity.account_id.as_deref(),
+            Credentials::PersonalAccessToken(_) => self
+                .pat_metadata()
+                .map(|meta| meta.chatgpt_account_id.as_str()),
         }
     }
 
@@ -353,6 +420,9 @@ impl CodexAuth {
             Credentials::ApiKey(_) => None,
             Credentials::Chatgpt(tokens) => tokens.id_token.email.as_deref(),
             Credentials::AgentIdentity(identity) => identity.email.as_deref(),
+            Credentials::PersonalAccessToken(_) => {
+                self.pat_metadata().and_then(|meta| meta.email.as_deref())
+            }
         }
     }
 
@@ -362,6 +432,9 @@ impl CodexAuth {
             Credentials::ApiKey(_) => None,
             Credentials::Chatgpt(tokens) => tokens.id_token.chatgpt_user_id.as_deref(),
             Credentials::AgentIdentity(identity) => identity.chatgpt_user_id.as_deref(),
+            Credentials::PersonalAccessToken(_) => self
+                .pat_metadata()
+                .map(|meta| meta.chatgpt_user_id.as_str()),
         }
     }
 
@@ -371,6 +444,7 @@ impl CodexAuth {
             Credentials::ApiKey(_) => None,
             Credentials::Chatgpt(tokens) => tokens.id_token.plan_type.as_ref(),
             Credentials::AgentIdentity(identity) => identity.plan_type.as_ref(),
+            Credentials::PersonalAccessToken(_) => self.pat_metadata().map(|meta| &meta.plan_type),
         }
     }
 
@@ -392,6 +466,9 @@ impl CodexAuth {
             Credentials::ApiKey(_) => false,
             Credentials::Chatgpt(tokens) => tokens.id_token.is_fedramp,
             Credentials::AgentIdentity(identity) => identity.is_fedramp,
+            Credentials::PersonalAccessToken(_) => {
+                self.pat_metadata().is_some_and(|meta| meta.is_fedramp)
+            }
         }
     }
 
@@ -401,6 +478,7 @@ impl CodexAuth {
             Credentials::ApiKey(_) => None,
             Credentials::Chatgpt(tokens) => tokens.access_token_expires_at,
             Credentials::AgentIdentity(identity) => identity.expires_at,
+            Credentials::PersonalAccessToken(_) => None,
         }
     }
 
@@ -432,6 +510,10 @@ impl CodexAuth {
                     && a.agent_private_key == b.agent_private_key
                     && a.jwt == b.jwt
             }
+            // Metadata is hydration state, not a credential.
+            (Credentials::PersonalAccessToken(a), Credentials::PersonalAccessToken(b)) => {
+                a.token == b.token && a.metadata.is_some() == b.metadata.is_some()
+            }
             _ => false,
         }
     }
@@ -461,6 +543,11 @@ impl CodexAuth {
                 identity.account_id.as_deref(),
                 identity.is_fedramp,
             )),
+            Credentials::PersonalAccessToken(pat) => Arc::new(
+                BearerAuth::new(&pat.token)
+                    .with_account_id(self.account_id())
+                    .with_fedramp(self.is_fedramp_account()),
+            ),
         }
     }
 }

@@ -20,7 +20,7 @@ pub enum RecoveryStep {
     Reload,
     /// Refresh against the issuer.
     RefreshToken,
-    /// Ask the host app for new tokens (not supported by this crate yet).
+    /// Ask the host app for new tokens ([`crate::host_tokens`]).
     ExternalRefresh,
     /// Nothing left.
     Done,
@@ -50,6 +50,7 @@ enum Unavailable {
     Ready,
     NotChatgptAuth,
     NoExternalAuth,
+    NotRefreshable,
 }
 
 /// The 401 recovery state machine for one request.
@@ -66,10 +67,17 @@ impl<'a> UnauthorizedRecovery<'a> {
         let mode = manager.auth_cached().map(|auth| auth.auth_mode());
         let (step, external, unavailable) = match mode {
             Some(AuthMode::Chatgpt) => (RecoveryStep::Reload, false, Unavailable::Ready),
-            // Host-supplied tokens are refreshed by the host; this crate has
-            // no hook for that yet.
+            // issue 19: host-supplied tokens are refreshed by the host's provider.
+            Some(AuthMode::ChatgptAuthTokens) if manager.host_can_refresh() => {
+                (RecoveryStep::ExternalRefresh, true, Unavailable::Ready)
+            }
+            // Without a provider, nothing here can refresh them.
             Some(AuthMode::ChatgptAuthTokens) => {
                 (RecoveryStep::Done, true, Unavailable::NoExternalAuth)
+            }
+            // issue 19: a personal access token cannot be refreshed.
+            Some(AuthMode::PersonalAccessToken) => {
+                (RecoveryStep::Done, false, Unavailable::NotRefreshable)
             }
             _ => (RecoveryStep::Done, false, Unavailable::NotChatgptAuth),
         };
@@ -96,11 +104,13 @@ impl<'a> UnauthorizedRecovery<'a> {
         self.step.name()
     }
 
-    /// `ready`, `not_chatgpt_auth`, `no_external_auth` or `recovery_exhausted`.
+    /// `ready`, `not_chatgpt_auth`, `no_external_auth`, `not_refreshable_auth`
+    /// or `recovery_exhausted`.
     pub fn unavailable_reason(&self) -> &'static str {
         match (self.unavailable, self.step) {
             (Unavailable::NotChatgptAuth, _) => "not_chatgpt_auth",
             (Unavailable::NoExternalAuth, _) => "no_external_auth",
+            (Unavailable::NotRefreshable, _) => "not_refreshable_auth",
             (Unavailable::Ready, RecoveryStep::Done) => "recovery_exhausted",
             (Unavailable::Ready, _) => "ready",
         }
@@ -110,6 +120,9 @@ impl<'a> UnauthorizedRecovery<'a> {
     pub fn unavailable_message(&self) -> &'static str {
         match self.unavailable_reason() {
             "not_chatgpt_auth" => "Only ChatGPT logins can recover from 401 Unauthorized.",
+            "not_refreshable_auth" => {
+                "A personal access token cannot be refreshed; create a new one and log in again."
+            }
             "no_external_auth" => {
                 "Tokens supplied by the host app can only be refreshed by the host app."
             }
@@ -143,12 +156,25 @@ impl<'a> UnauthorizedRecovery<'a> {
                     auth_state_changed: outcome != RefreshOutcome::NotNeeded,
                 })
             }
-            RecoveryStep::ExternalRefresh | RecoveryStep::Done => {
-                Err(RefreshTokenError::Permanent {
-                    reason: RefreshFailureReason::Other,
-                    message: NO_MORE_RECOVERY_STEPS_MESSAGE.to_owned(),
+            RecoveryStep::ExternalRefresh => {
+                self.step = RecoveryStep::Done;
+                let generation = self.manager.snapshot().1;
+                let outcome = self
+                    .manager
+                    .run_refresh(
+                        RefreshMode::Authority,
+                        RefreshReason::Unauthorized,
+                        generation,
+                    )
+                    .await?;
+                Ok(RecoveryStepResult {
+                    auth_state_changed: outcome != RefreshOutcome::NotNeeded,
                 })
             }
+            RecoveryStep::Done => Err(RefreshTokenError::Permanent {
+                reason: RefreshFailureReason::Other,
+                message: NO_MORE_RECOVERY_STEPS_MESSAGE.to_owned(),
+            }),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::codex_auth::{AuthDataError, CodexAuth};
 use crate::environment::EnvLookup;
+use crate::personal_access_token::AccessTokenKind;
 use crate::storage::{
     AuthStorage, CredentialStoreMode, EphemeralAuthStorage, StorageError, StoreLocation,
 };
@@ -78,7 +79,7 @@ pub enum ResolveError {
         /// What is wrong.
         problem: AuthDataError,
     },
-    /// `CODEX_ACCESS_TOKEN` holds a personal access token (`at-...`).
+    /// No longer returned: `at-...` tokens are personal access tokens (issue 19).
     #[error("{0} holds a personal access token (at-...), which this version does not support")]
     PersonalAccessTokenUnsupported(&'static str),
 }
@@ -113,8 +114,9 @@ impl fmt::Debug for ResolveOptions<'_> {
 /// 2. the in-memory (ephemeral) store for this `CODEX_HOME` (host-supplied
 ///    tokens win over persisted ones);
 /// 3. if the configured mode is `ephemeral`: nothing;
-/// 4. `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): an agent
-///    identity JWT;
+/// 4. `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): a
+///    personal access token when it starts with `at-` (not yet hydrated, see
+///    [`crate::personal_access_token`]), else an agent identity JWT;
 /// 5. the configured persistent store (`storage`: file, keyring or auto).
 ///
 /// `Ok(None)` means not logged in. Nothing is written.
@@ -151,17 +153,20 @@ pub fn resolve_credentials(
         if token.is_empty() {
             continue;
         }
-        if token.starts_with("at-") {
-            return Err(ResolveError::PersonalAccessTokenUnsupported(name));
-        }
         let source = CredentialSource::Env(name);
-        let auth =
-            CodexAuth::from_agent_identity_jwt(SecretString::new(token)).map_err(|problem| {
-                ResolveError::Unusable {
-                    source_name: source.clone(),
-                    problem,
-                }
-            })?;
+        // issue 19: `at-…` is a personal access token (hydrated by the manager), else a JWT.
+        let auth = match crate::personal_access_token::classify_codex_access_token(&token) {
+            AccessTokenKind::PersonalAccessToken => {
+                CodexAuth::from_personal_access_token(SecretString::new(token))
+            }
+            AccessTokenKind::AgentIdentityJwt => {
+                CodexAuth::from_agent_identity_jwt(SecretString::new(token))
+            }
+        }
+        .map_err(|problem| ResolveError::Unusable {
+            source_name: source.clone(),
+            problem,
+        })?;
         return Ok(Some(ResolvedAuth { auth, source }));
     }
 

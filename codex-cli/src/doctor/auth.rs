@@ -31,6 +31,7 @@ fn describe(auth: &CodexAuth) -> String {
         AuthMode::Chatgpt => "ChatGPT login".to_owned(),
         AuthMode::ChatgptAuthTokens => "ChatGPT tokens from the host app".to_owned(),
         AuthMode::AgentIdentity => "agent identity".to_owned(),
+        AuthMode::PersonalAccessToken => "personal access token".to_owned(),
     };
     if let Some(email) = auth.email() {
         text.push_str(&format!(" for {email}"));

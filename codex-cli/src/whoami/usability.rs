@@ -41,7 +41,8 @@ pub fn needs_new_login(
             .and_then(|identity| identity.expires_at)
             .is_some_and(|exp| exp <= now)
             .then(|| "Your agent identity token has expired.".to_owned()),
-        AuthMode::ApiKey => None,
+        // issue 19: a personal access token has no expiry; whoami refuses a dead one.
+        AuthMode::ApiKey | AuthMode::PersonalAccessToken => None,
     }
 }
 

@@ -185,9 +185,10 @@ fn forced_login_method_messages() {
         ],
         Some("a.b.c"),
     );
+    // The official CLI reads the token before checking the method (issue 19).
     assert_eq!(
         stderr(&out),
-        "Access token login is disabled. Use API key login instead.\n"
+        "Reading access token from stdin...\nAccess token login is disabled. Use API key login instead.\n"
     );
     assert_eq!(code(&out), 1);
     assert!(!home.auth_file().exists());

@@ -32,6 +32,11 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/refresh-tokens/invalidate", post(invalidate_refresh_token))
         .route("/device-codes/approve", post(approve_device_code))
         .route("/login-account", post(set_login_account))
+        .route("/personal-access-tokens", post(mint_personal_access_token))
+        .route(
+            "/personal-access-tokens/revoke",
+            post(revoke_personal_access_token),
+        )
 }
 
 /// Parses an optional JSON body: empty means the default.
@@ -268,4 +273,40 @@ async fn set_login_account(
         .clone()
         .unwrap_or_else(|| shared.config.seed.clone());
     Json(json!({"login_account": current})).into_response()
+}
+
+/// `POST /_emulator/personal-access-tokens` (body: `PersonalAccessTokenSpec`, optional):
+/// `{"token": "at-…"}` (issue 19).
+async fn mint_personal_access_token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match optional_json::<crate::PersonalAccessTokenSpec>(&headers, &body) {
+        Ok(spec) => {
+            Json(json!({ "token": shared.mint_personal_access_token(spec) })).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Body of `POST /_emulator/personal-access-tokens/revoke` (no `Debug`: it holds a token).
+#[derive(Deserialize)]
+struct RevokePat {
+    token: String,
+}
+
+/// `POST /_emulator/personal-access-tokens/revoke`: `{"revoked": bool}`.
+async fn revoke_personal_access_token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match json_body::<RevokePat>(&headers, &body) {
+        Ok(request) => Json(json!({
+            "revoked": shared.revoke_personal_access_token(&request.token)
+        }))
+        .into_response(),
+        Err(error) => error.into_response(),
+    }
 }

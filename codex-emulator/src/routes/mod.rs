@@ -6,6 +6,7 @@ mod authorize;
 mod backend;
 mod device;
 mod openai_api;
+mod pat_whoami;
 mod revoke;
 mod status_override;
 mod token;
@@ -37,6 +38,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/codex/device", get(device::page).post(device::submit))
         .route("/deviceauth/callback", get(device::callback))
         .route("/api/accounts/v1/agent/register", post(agent::register))
+        .route(
+            "/api/accounts/v1/user-auth-credential/whoami",
+            get(pat_whoami::whoami),
+        )
         .route(
             "/api/accounts/v1/agent/{agent_runtime_id}/task/register",
             post(agent::register_task),

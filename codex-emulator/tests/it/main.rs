@@ -11,4 +11,5 @@ mod binary;
 mod browser_login;
 mod device_code;
 mod official_cli;
+mod pat_whoami;
 mod refresh;

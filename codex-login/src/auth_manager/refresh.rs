@@ -90,6 +90,10 @@ impl AuthManager {
             }
             _ => {}
         }
+        // issue 19: host-supplied tokens are refreshed by their host, in memory only.
+        if cached.auth.auth_mode() == AuthMode::ChatgptAuthTokens && self.host_can_refresh() {
+            return self.refresh_host_tokens(&cached.auth, reason).await;
+        }
         if cached.auth.auth_mode() != AuthMode::Chatgpt {
             return Err(RefreshTokenError::Permanent {
                 reason: RefreshFailureReason::Other,

@@ -41,6 +41,9 @@ pub enum AuthDataError {
     /// Host-supplied ChatGPT tokens without an account id.
     #[error("external auth tokens are missing ChatGPT metadata")]
     ExternalTokensMissingMetadata,
+    /// A stored personal access token login whose `personal_access_token` is empty (issue 19).
+    #[error("personal access token auth is missing a personal access token.")]
+    MissingPersonalAccessToken,
     /// A run task was offered to a snapshot that is not an agent identity.
     #[error("only an agent identity can take a run task")]
     NotAgentIdentity,

@@ -44,7 +44,7 @@ pub enum AccessTokenLoginError {
     /// `forced_login_method = "api"` forbids access-token login.
     #[error(transparent)]
     MethodDisabled(#[from] LoginMethodDisabled),
-    /// A personal access token (`at-...`) was given; only agent identity JWTs are supported.
+    /// No longer returned: `at-...` tokens log in as personal access tokens (issue 19).
     #[error(
         "the access token is a personal access token (at-...), which this version does not support; use an agent identity token"
     )]
@@ -57,6 +57,12 @@ pub enum AccessTokenLoginError {
     /// The identity belongs to a workspace the configuration does not allow.
     #[error(transparent)]
     Workspace(#[from] AgentWorkspaceError),
+    /// The personal access token could not be hydrated (whoami, issue 19).
+    #[error(transparent)]
+    PersonalAccessToken(#[from] crate::personal_access_token::PersonalAccessTokenError),
+    /// The personal access token belongs to a workspace the configuration does not allow.
+    #[error(transparent)]
+    PersonalAccessTokenWorkspace(super::workspace_check::WorkspaceRestrictionError),
     /// The HTTP client for the JWKS request could not be built.
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
@@ -175,8 +181,15 @@ pub async fn login_with_access_token(
         return Err(AccessTokenLoginError::Empty);
     }
     ensure_login_method_allowed(LoginKind::AccessToken, options.forced_login_method)?;
-    if jwt.starts_with("at-") {
-        return Err(AccessTokenLoginError::PersonalAccessTokenUnsupported);
+    // issue 19: `at-…` is a personal access token, hydrated with whoami.
+    if jwt.starts_with(crate::personal_access_token::PERSONAL_ACCESS_TOKEN_PREFIX) {
+        return super::personal_access_token_login::login_with_personal_access_token(
+            target,
+            access_token,
+            options,
+            &crate::personal_access_token::authapi_base_url(&crate::environment::process_env),
+        )
+        .await;
     }
     AgentIdentityJwt::check_shape(jwt)?;
     let client = options

@@ -205,6 +205,10 @@ pub(crate) fn revocation_target(document: &AuthDotJson) -> Result<RevocationTarg
         AuthMode::ChatgptAuthTokens => {
             return Err("host-supplied tokens are revoked by their host".to_owned());
         }
+        // issue 19: there is no revoke endpoint for a personal access token.
+        AuthMode::PersonalAccessToken => {
+            return Err("personal access tokens are revoked by a workspace admin".to_owned());
+        }
     }
     let Some(tokens) = &document.tokens else {
         return Err("the stored ChatGPT login has no tokens".to_owned());

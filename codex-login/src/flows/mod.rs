@@ -20,6 +20,7 @@ pub mod logout;
 pub mod pages;
 pub mod pasted_redirect;
 pub mod persist;
+pub mod personal_access_token_login;
 pub mod pkce;
 pub mod replaced_login;
 pub mod restrictions;

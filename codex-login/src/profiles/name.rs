@@ -95,6 +95,7 @@ pub fn default_profile_name(document: &AuthDotJson) -> ProfileName {
     let fallback = match document.resolved_mode() {
         AuthMode::ApiKey => "api-key",
         AuthMode::AgentIdentity => "agent-identity",
+        AuthMode::PersonalAccessToken => "personal-access-token",
         AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens => "chatgpt",
     };
     let mut raw = fallback.to_owned();

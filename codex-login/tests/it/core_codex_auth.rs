@@ -217,17 +217,19 @@ fn resolution_order_is_env_key_then_ephemeral_then_access_token_then_store() {
         assert_eq!(won.source.to_string(), format!("env:{name}"));
         assert_eq!(won.auth.auth_mode(), AuthMode::AgentIdentity);
     }
-    assert!(matches!(
-        resolve(
-            home.path(),
-            CredentialStoreMode::File,
-            false,
-            &[("CODEX_ACCESS_TOKEN", "at-123")]
-        ),
-        Err(ResolveError::PersonalAccessTokenUnsupported(
-            "CODEX_ACCESS_TOKEN"
-        ))
-    ));
+    // issue 19: `at-…` is a personal access token (hydrated later by the manager).
+    let pat = resolve(
+        home.path(),
+        CredentialStoreMode::File,
+        false,
+        &[("CODEX_ACCESS_TOKEN", "at-123")],
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(pat.source.to_string(), "env:CODEX_ACCESS_TOKEN");
+    assert_eq!(pat.auth.auth_mode(), AuthMode::PersonalAccessToken);
+    assert_eq!(pat.auth.bearer_token().unwrap().expose(), "at-123");
+    assert_eq!(pat.auth.account_id(), None);
 
     // CODEX_API_KEY only where enabled, and then above everything.
     let env = [

@@ -1,0 +1,54 @@
+//! Issue 19: a personal access token is hydrated by the whoami call before
+//! the manager hands it out. Whoami's answer is kept in the cached snapshot
+//! only (no metadata cache on disk); every reload hydrates again, as upstream.
+
+use super::*;
+use crate::personal_access_token::{authapi_base_url, hydrate_personal_access_token};
+
+impl AuthManager {
+    /// Hydrates a cached personal access token that is not hydrated yet. A
+    /// failure leaves the manager logged out with the error as its load error
+    /// (upstream fails the load); a refused token (401/403) needs a new login.
+    pub(super) async fn hydrate_personal_access_token(&self) -> Result<(), RefreshTokenError> {
+        if !self.pat_needs_hydration() {
+            return Ok(());
+        }
+        // One whoami per load, however many callers wait.
+        let _gate = self.refresh_gate.lock().await;
+        if !self.pat_needs_hydration() {
+            return Ok(());
+        }
+        let (Some(resolved), generation) = self.snapshot() else {
+            return Ok(());
+        };
+        let client = self.http_client()?;
+        let base = authapi_base_url(&|name| (self.env)(name));
+        match hydrate_personal_access_token(&resolved.auth, &client, &base).await {
+            Ok(auth) => {
+                if self.snapshot().1 == generation {
+                    self.adopt(auth, resolved.source);
+                }
+                Ok(())
+            }
+            Err(err) => {
+                let message = err.to_string();
+                self.apply_load(Err(message.clone()));
+                Err(if err.is_refused() {
+                    RefreshTokenError::Permanent {
+                        reason: RefreshFailureReason::Other,
+                        message,
+                    }
+                } else {
+                    RefreshTokenError::Transient(message)
+                })
+            }
+        }
+    }
+
+    fn pat_needs_hydration(&self) -> bool {
+        self.auth_cached().is_some_and(|auth| {
+            auth.personal_access_token()
+                .is_some_and(|pat| pat.metadata.is_none())
+        })
+    }
+}
