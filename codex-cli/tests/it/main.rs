@@ -27,6 +27,8 @@ mod cli_keyring;
 mod cli_login;
 mod cli_official_interop;
 mod cli_official_keyring;
+mod cli_personal_access_token;
+mod cli_personal_access_token_keyring;
 mod cli_profiles;
 mod cli_scripting;
 mod cli_terminal;

@@ -3,7 +3,6 @@
 //! tokens after a `401` from the emulator's backend and before the access
 //! token expires; the tokens live only in memory (nothing in `CODEX_HOME`)
 //! and are shared by every manager of the process for that home.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{Duration as ChronoDuration, Utc};
 use codex_auth_provider::{BoxFuture, SecretString};

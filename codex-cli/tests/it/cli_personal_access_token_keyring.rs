@@ -3,11 +3,8 @@
 //! (compact), and status, whoami and logout work from it. Needs a Secret
 //! Service (`.ci/with-secret-service`); prints `SKIPPED:` otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-#[path = "../../codex-login/tests/keyring_support/mod.rs"]
-mod keyring_support;
-mod support;
+use crate::support;
+use codex_test_support::keyring as keyring_support;
 
 use codex_emulator::{EmulatorConfig, PersonalAccessTokenSpec};
 use codex_login::storage::store_key;

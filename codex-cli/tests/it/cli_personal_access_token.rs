@@ -5,9 +5,7 @@
 //! exit codes as the official 0.169.0 binary where its whoami call can be
 //! pointed at the emulator (`CODEX_AUTHAPI_BASE_URL`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod support;
+use crate::support;
 
 use codex_emulator::{EmulatorConfig, PersonalAccessTokenSpec, SeedAccount};
 use serde_json::{Value, json};

@@ -3,7 +3,6 @@
 //! hydrates with whoami before any use, the backend accepts the token with its
 //! account (and FedRAMP) headers, a refused token cannot be refreshed, and no
 //! error text ever contains the token.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use codex_auth_provider::SecretString;
 use codex_backend_client::BackendClient;
