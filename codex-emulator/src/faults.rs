@@ -15,6 +15,10 @@ pub struct Faults {
     /// When set, `/oauth/authorize` answers `error=access_denied` with this description
     /// (e.g. `missing_codex_entitlement`).
     pub deny_authorize: Option<String>,
+    /// Every workload identity (jwt-bearer) exchange waits this long before it is processed.
+    pub federation_delay_ms: u64,
+    /// Successful workload identity exchanges answer with a body padded past 1 MiB.
+    pub federation_oversize_response: bool,
 }
 
 /// Answer requests under `path_prefix` with `status` and `body` instead of the real handler.

@@ -85,6 +85,12 @@ counters! {
     api_key_checks_rejected,
     /// Responses replaced by a status-override fault.
     faults_injected,
+    /// Workload identity (jwt-bearer) exchanges that issued an access token.
+    federation_exchanges_ok,
+    /// Workload identity exchanges refused (unknown rule, signature, issuer, audience, expiry, context).
+    federation_exchanges_rejected,
+    /// Subject tokens signed by the emulator's OIDC issuer (minted or from the Actions endpoint).
+    oidc_tokens_issued,
 }
 
 impl Counters {

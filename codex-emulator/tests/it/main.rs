@@ -10,5 +10,6 @@ mod backend;
 mod binary;
 mod browser_login;
 mod device_code;
+mod federation;
 mod official_cli;
 mod refresh;
