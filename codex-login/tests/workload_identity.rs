@@ -462,3 +462,57 @@ async fn partial_and_broken_setups_fail_with_the_official_texts() {
     }
     assert_eq!(s.emulator.stats().token_requests, 0, "nothing was sent");
 }
+
+#[tokio::test]
+async fn faults_oversized_answers_are_refused_and_transient_failures_keep_a_valid_token() {
+    let s = setup(
+        FederationRule {
+            access_token_ttl_secs: 4,
+            ..FederationRule::default()
+        },
+        "[workload_identity]\nfederation_rule_id = \"idpm_emulator\"\ncache = false\n[workload_identity.subject_token]\ntype = \"file\"\npath = \"/nonexistent\"\n",
+    )
+    .await;
+    s.write_subject(SubjectTokenSpec::default());
+    // The official variables win over the table.
+    let session = s.session();
+    s.emulator.set_faults(codex_emulator::Faults {
+        federation_oversize_response: true,
+        ..codex_emulator::Faults::default()
+    });
+    let err = session.token().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the workload identity token exchange returned an invalid response"
+    );
+    assert!(!err.is_transient());
+    s.emulator.set_faults(codex_emulator::Faults::default());
+    let first = session.token().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    s.emulator.set_faults(codex_emulator::Faults {
+        status_overrides: vec![codex_emulator::StatusOverride {
+            path_prefix: "/oauth/token".to_owned(),
+            status: 503,
+            body: "{\"error\":\"temporarily_unavailable\"}".to_owned(),
+            times: 0,
+        }],
+        ..codex_emulator::Faults::default()
+    });
+    // In the refresh window, the issuer is down: the still-valid token is kept.
+    let kept = session.token().await.unwrap();
+    assert_eq!(kept.generation, first.generation);
+    let injected = s.emulator.stats().faults_injected;
+    assert_eq!(injected, 1);
+    // And not retried on every call (next attempt within 30 s, capped at expiry).
+    session.token().await.unwrap();
+    assert_eq!(s.emulator.stats().faults_injected, 1);
+    // Once it has expired, the failure is reported.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let err = session.token().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the workload identity token exchange was rejected with HTTP 503"),
+        "{err}"
+    );
+    assert!(err.is_transient());
+}
