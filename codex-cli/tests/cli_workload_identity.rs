@@ -298,3 +298,35 @@ async fn partial_setups_are_errors_with_the_official_lines() {
     }
     assert_eq!(home.emulator().stats().token_requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_logs_never_show_the_subject_token_or_the_access_token() {
+    let home = home_with_rule(FederationRule::default()).await;
+    write_subject(&home, SubjectTokenSpec::default());
+    let subject = std::fs::read_to_string(token_file(&home)).unwrap();
+    let h = home.clone();
+    let out = blocking(move || {
+        let file = token_file(&h);
+        h.run_with_env(
+            &["token"],
+            None,
+            &[
+                ("OPENAI_FEDERATION_RULE_ID", "idpm_emulator"),
+                ("OPENAI_IDENTITY_TOKEN_FILE", file.to_str().unwrap()),
+                ("RUST_LOG", "trace"),
+            ],
+        )
+    })
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let access = stdout(&out).trim().to_owned();
+    let logs = stderr(&out);
+    assert!(!logs.is_empty(), "trace logging is on");
+    assert!(!logs.contains(subject.trim()), "subject token in the logs");
+    assert!(!logs.contains(&access), "access token in the logs");
+    let cache = std::fs::read_to_string(home.path().join("workload-identity.json")).unwrap();
+    assert!(
+        !cache.contains(subject.trim()),
+        "the subject token is never stored"
+    );
+}
