@@ -516,3 +516,36 @@ async fn faults_oversized_answers_are_refused_and_transient_failures_keep_a_vali
     );
     assert!(err.is_transient());
 }
+
+#[tokio::test]
+async fn a_backend_401_is_recovered_by_one_forced_exchange() {
+    let s = setup(
+        FederationRule {
+            access_token_ttl_secs: 3600,
+            ..FederationRule::default()
+        },
+        "",
+    )
+    .await;
+    s.write_subject(SubjectTokenSpec::default());
+    let manager = s.manager(s.session());
+    let source: SharedAuthSource = manager.clone();
+    let backend = BackendClient::builder(s.emulator.urls().chatgpt_base_url.clone())
+        .auth_source(source)
+        .build()
+        .unwrap();
+    backend.get_usage().await.unwrap();
+    let before = manager.auth_cached().unwrap();
+    // The backend now rejects the token although its `exp` is an hour away.
+    assert_eq!(s.emulator.expire_access_tokens(), 1);
+    backend.get_usage().await.unwrap();
+    let after = manager.auth_cached().unwrap();
+    assert!(
+        !after.same_credentials(&before),
+        "a new token after the 401"
+    );
+    let stats = s.emulator.stats();
+    assert_eq!(stats.federation_exchanges_ok, 2, "{stats:?}");
+    assert_eq!(stats.bearer_rejected, 1, "{stats:?}");
+    assert_eq!(stats.bearer_ok, 2, "{stats:?}");
+}
