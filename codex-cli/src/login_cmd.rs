@@ -39,6 +39,15 @@ pub fn status(overrides: &[String]) -> u8 {
             return exit::FAILURE;
         }
     };
+    // Issue 19: workload identity (a broken setup never falls back to stored credentials).
+    match crate::workload_cmd::session(&config) {
+        Ok(Some(session)) => return crate::workload_cmd::status(&config, session),
+        Ok(None) => {}
+        Err(err) => {
+            eprintln!("Error checking login status: {err}");
+            return exit::FAILURE;
+        }
+    }
     let storage = context::storage(&config);
     let options = ResolveOptions {
         codex_home: &config.codex_home,

@@ -19,6 +19,7 @@ mod profile_cmd;
 mod term;
 mod token_cmd;
 mod whoami;
+mod workload_cmd;
 
 use clap::Parser;
 use cli::{Cli, Command, LoginAction};

@@ -53,6 +53,12 @@ fn produce(overrides: &[String], args: &TokenArgs) -> Result<String, Failure> {
         .map_err(|err| (exit::FAILURE, format!("Error loading configuration: {err}")))?;
     let min_valid = chrono::Duration::from_std(args.min_valid)
         .map_err(|_| (exit::FAILURE, "--min-valid is too long".to_owned()))?;
+    // Issue 19: workload identity (never a fallback to stored credentials).
+    if let Some(session) = crate::workload_cmd::session(&config).map_err(|e| (exit::FAILURE, e))? {
+        let auth = crate::workload_cmd::current_auth(&config, session)?;
+        let headers = auth.provider().auth_headers();
+        return render(&auth, &headers, args);
+    }
     let resolved = resolve(&config)?;
     if let Some(reason) =
         usability::needs_new_login(&config.codex_home, &resolved.auth, &resolved.source)

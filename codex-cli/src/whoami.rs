@@ -60,6 +60,17 @@ pub fn run(overrides: &[String], args: &WhoamiArgs) -> u8 {
 }
 
 fn resolve(config: &CodexConfig, check: bool) -> Outcome {
+    // Issue 19: workload identity (never a fallback to stored credentials).
+    match crate::workload_cmd::session(config) {
+        Ok(Some(session)) => return workload_outcome(config, session, check),
+        Ok(None) => {}
+        Err(message) => {
+            return Outcome::Failed {
+                code: exit::FAILURE,
+                message,
+            };
+        }
+    }
     let storage = context::storage(config);
     let options = ResolveOptions {
         codex_home: &config.codex_home,
@@ -157,7 +168,21 @@ fn check_live(
     manager_config.http = Some(http);
     // The credentials resolved above, not a second read of the store.
     let manager = std::sync::Arc::new(AuthManager::with_resolved(manager_config, resolved));
-    let auth = runtime.block_on(async {
+    let auth = first_auth(&runtime, &manager)?;
+    // The manager enforced the administrator's restrictions above, API keys included.
+    if auth.auth_mode() == AuthMode::ApiKey {
+        drop(runtime);
+        return check_api_key(auth);
+    }
+    live_usage(config, &runtime, client, manager)
+}
+
+/// The manager's credentials, with the exit code of a failure.
+fn first_auth(
+    runtime: &tokio::runtime::Runtime,
+    manager: &std::sync::Arc<AuthManager>,
+) -> Result<CodexAuth, Box<Outcome>> {
+    runtime.block_on(async {
         match manager.try_auth().await {
             Ok(Some(auth)) => Ok(auth),
             Ok(None) => Err(Box::new(Outcome::NotLoggedIn)),
@@ -169,14 +194,31 @@ fn check_live(
                 code: exit::STORAGE_ERROR,
                 message: err.to_string(),
             })),
-            Err(err) => Err(network(err.to_string())),
+            Err(err) if manager.workload_identity().is_some() => Err(Box::new(Outcome::Failed {
+                code: crate::workload_cmd::failure_code(&err),
+                message: err.to_string(),
+            })),
+            Err(err) => Err(Box::new(Outcome::Failed {
+                code: exit::NETWORK_ERROR,
+                message: err.to_string(),
+            })),
         }
-    })?;
-    // The manager enforced the administrator's restrictions above, API keys included.
-    if auth.auth_mode() == AuthMode::ApiKey {
-        drop(runtime);
-        return check_api_key(auth);
-    }
+    })
+}
+
+/// One live `GET {backend}/usage` with the manager as auth source.
+fn live_usage(
+    config: &CodexConfig,
+    runtime: &tokio::runtime::Runtime,
+    client: reqwest::Client,
+    manager: std::sync::Arc<AuthManager>,
+) -> Result<LiveCheck, Box<Outcome>> {
+    let network = |message: String| {
+        Box::new(Outcome::Failed {
+            code: exit::NETWORK_ERROR,
+            message,
+        })
+    };
     runtime.block_on(async move {
         let source: SharedAuthSource = manager.clone();
         let backend = BackendClient::builder(config.chatgpt_base_url.clone())
@@ -207,6 +249,57 @@ fn check_live(
             .ok_or_else(|| network("the credentials disappeared during the check".to_owned()))?;
         Ok((auth, Some(usage_json(&usage)), Vec::new()))
     })
+}
+
+/// `whoami` with workload identity: one exchange (the identity comes from the issuer), then,
+/// with `--check`, one live backend call.
+fn workload_outcome(
+    config: &CodexConfig,
+    session: std::sync::Arc<codex_login::workload_identity::WorkloadIdentity>,
+    check: bool,
+) -> Outcome {
+    let failed = |message: String| Outcome::Failed {
+        code: exit::NETWORK_ERROR,
+        message,
+    };
+    let http = match context::http_factory() {
+        Ok(http) => http,
+        Err(err) => return failed(err),
+    };
+    let client = match http.default_client() {
+        Ok(client) => client,
+        Err(err) => return failed(err.to_string()),
+    };
+    let runtime = match context::runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => return failed(err),
+    };
+    let manager = match crate::workload_cmd::manager(config, session.clone()) {
+        Ok(manager) => manager,
+        Err(err) => return failed(err),
+    };
+    let source = CredentialSource::WorkloadIdentity(session.source_label());
+    let result = first_auth(&runtime, &manager).and_then(|auth| {
+        if check {
+            live_usage(config, &runtime, client, manager.clone())
+        } else {
+            Ok((auth, None, Vec::new()))
+        }
+    });
+    match result {
+        Ok((auth, usage, mut notes)) => {
+            if let Some(note) = runtime.block_on(crate::workload_cmd::identity_note(&session)) {
+                notes.insert(0, note);
+            }
+            Outcome::LoggedIn {
+                auth: Box::new(auth),
+                source,
+                usage,
+                notes,
+            }
+        }
+        Err(outcome) => *outcome,
+    }
 }
 
 /// An API key has no usage windows: one authenticated request shows it is accepted.
@@ -380,6 +473,10 @@ fn render_human(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Valu
         line("Plan:", plan.display_name());
     }
     let mode = match auth.auth_mode() {
+        // Issue 19.
+        _ if matches!(source, CredentialSource::WorkloadIdentity(_)) => {
+            "ChatGPT (workload identity)"
+        }
         AuthMode::ApiKey => "API key",
         AuthMode::Chatgpt => "ChatGPT",
         AuthMode::ChatgptAuthTokens => "ChatGPT (tokens supplied by the host app)",

@@ -13,6 +13,7 @@ use crate::agent_keys::{generate_agent_key, public_key_from_pkcs8_base64};
 use crate::config::{EmulatorConfig, SeedAccount};
 use crate::error::EmulatorError;
 use crate::faults::Faults;
+use crate::federation::{FederationExchange, FederationRule, SubjectTokenSpec};
 use crate::jwt_signer::JwtSigner;
 use crate::listener::{ConnectionHandle, ConnectionListener};
 use crate::stats::EmulatorStats;
@@ -47,6 +48,8 @@ impl Emulator {
                 device_poll_interval_secs: config.device_poll_interval_secs,
                 login_account: None,
             },
+            actions_request_token: crate::ids::opaque_token("actions_req_"),
+            actions_subject: "repo:octo/app:ref:refs/heads/main".to_owned(),
             ..World::default()
         };
         let shared = Arc::new(Shared::new(config, urls.clone(), signer, world));
@@ -217,6 +220,39 @@ impl EmulatorHandle {
     /// Invalidates an issued refresh token (as after a password change); `false` if unknown.
     pub fn invalidate_refresh_token(&self, refresh_token: &str) -> bool {
         self.shared.set_refresh_state(refresh_token, false)
+    }
+
+    /// Adds (or replaces, by id) a workload identity federation rule.
+    pub fn set_federation_rule(&self, rule: FederationRule) {
+        self.shared
+            .world()
+            .federation_rules
+            .insert(rule.id.clone(), rule);
+    }
+
+    /// Removes a federation rule; `false` if there was none.
+    pub fn remove_federation_rule(&self, id: &str) -> bool {
+        self.shared.world().federation_rules.remove(id).is_some()
+    }
+
+    /// Signs a subject token as the emulator's OIDC issuer (`urls().oidc_issuer`).
+    pub fn mint_subject_token(&self, spec: &SubjectTokenSpec) -> String {
+        self.shared.mint_subject_token(spec)
+    }
+
+    /// The `ACTIONS_ID_TOKEN_REQUEST_TOKEN` the Actions-style endpoint requires.
+    pub fn actions_request_token(&self) -> String {
+        self.shared.world().actions_request_token.clone()
+    }
+
+    /// Sets the `sub` of subject tokens the Actions-style endpoint hands out.
+    pub fn set_actions_subject(&self, subject: &str) {
+        self.shared.world().actions_subject = subject.to_owned();
+    }
+
+    /// Every workload identity exchange answered so far, in order.
+    pub fn federation_log(&self) -> Vec<FederationExchange> {
+        self.shared.world().federation_log.clone()
     }
 
     /// Stops accepting connections and waits (up to two seconds) for open ones to finish.

@@ -17,6 +17,10 @@ pub struct Faults {
     pub deny_authorize: Option<String>,
     /// The personal access token whoami route waits this long before answering (issue 19).
     pub whoami_delay_ms: u64,
+    /// Every workload identity (jwt-bearer) exchange waits this long before it is processed.
+    pub federation_delay_ms: u64,
+    /// Successful workload identity exchanges answer with a body padded past 1 MiB.
+    pub federation_oversize_response: bool,
 }
 
 /// Answer requests under `path_prefix` with `status` and `body` instead of the real handler.

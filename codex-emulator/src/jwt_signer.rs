@@ -2,7 +2,9 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{
+    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -94,4 +96,29 @@ impl JwtSigner {
         }
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
+
+    /// The claims of a compact RS256 JWT whose signature verifies with this key; `None` for
+    /// anything else (bad shape, other algorithm, wrong key, tampered payload).
+    pub(crate) fn verify(&self, token: &str) -> Option<Value> {
+        let mut parts = token.split('.');
+        let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        if header.get("alg").and_then(Value::as_str) != Some("RS256") {
+            return None;
+        }
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let public =
+            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, self.key.public_key().as_ref());
+        let signing_input = &token[..header_len(token)?];
+        public.verify(signing_input.as_bytes(), &signature).ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    }
+}
+
+/// The length of `header.payload` in a compact JWT.
+fn header_len(token: &str) -> Option<usize> {
+    token.rfind('.')
 }

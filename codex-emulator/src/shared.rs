@@ -28,6 +28,10 @@ pub struct EmulatorUrls {
     pub jwks_base_url: String,
     /// `<issuer>/v1` (stands in for `https://api.openai.com/v1`); serves `GET /models`.
     pub openai_base_url: String,
+    /// `<issuer>/oidc`, the OIDC issuer that signs workload subject tokens (JWKS at `/jwks`).
+    pub oidc_issuer: String,
+    /// The GitHub-Actions-style `ACTIONS_ID_TOKEN_REQUEST_URL` (`<issuer>/oidc/actions/token?api-version=2.0`).
+    pub actions_id_token_request_url: String,
 }
 
 impl EmulatorUrls {
@@ -38,6 +42,8 @@ impl EmulatorUrls {
             authapi_base_url: format!("{issuer}/api/accounts"),
             jwks_base_url: format!("{issuer}/backend-api/wham"),
             openai_base_url: format!("{issuer}/v1"),
+            oidc_issuer: format!("{issuer}/oidc"),
+            actions_id_token_request_url: format!("{issuer}/oidc/actions/token?api-version=2.0"),
             issuer,
         }
     }

@@ -89,6 +89,12 @@ counters! {
     pat_whoami_requests,
     /// Whoami requests with a missing, unknown or revoked personal access token.
     pat_whoami_rejected,
+    /// Workload identity (jwt-bearer) exchanges that issued an access token.
+    federation_exchanges_ok,
+    /// Workload identity exchanges refused (unknown rule, signature, issuer, audience, expiry, context).
+    federation_exchanges_rejected,
+    /// Subject tokens signed by the emulator's OIDC issuer (minted or from the Actions endpoint).
+    oidc_tokens_issued,
 }
 
 impl Counters {

@@ -27,6 +27,14 @@ pub(crate) struct World {
     pub(crate) backend_tasks: Vec<BackendTask>,
     pub(crate) settings: Settings,
     pub(crate) faults: Faults,
+    /// Workload identity federation rules by id.
+    pub(crate) federation_rules: HashMap<String, crate::federation::FederationRule>,
+    /// Every workload identity exchange answered, in order.
+    pub(crate) federation_log: Vec<crate::federation::FederationExchange>,
+    /// The bearer the GitHub-Actions-style ID token endpoint requires.
+    pub(crate) actions_request_token: String,
+    /// The `sub` of subject tokens that endpoint hands out.
+    pub(crate) actions_subject: String,
     /// Personal access tokens (issue 19), by token.
     pub(crate) personal_access_tokens: HashMap<String, PatRecord>,
 }

@@ -33,6 +33,7 @@ mod refresh;
 pub mod refresh_window;
 mod restriction_guard;
 mod save_rescue;
+mod workload;
 
 pub use identity_guard::{ForeignIdentityError, GuardError};
 pub use save_rescue::{RefreshNotSaved, SpentTokenGuard};
@@ -118,6 +119,10 @@ pub struct AuthManager {
     agent_fallback: AtomicBool,
     /// Run tasks registered by this manager, by agent runtime id.
     agent_run_tasks: Mutex<HashMap<String, TaskId>>,
+    /// Issue 19: the workload identity session; when set, nothing else is consulted.
+    workload_identity: Option<Arc<crate::workload_identity::WorkloadIdentity>>,
+    /// The generation of the federated token last adopted.
+    workload_generation: Mutex<u64>,
 }
 
 impl fmt::Debug for AuthManager {
@@ -147,6 +152,11 @@ impl AuthManager {
     /// ([`AuthManager::load_error`]) and treated as logged out.
     pub fn new(config: AuthManagerConfig) -> Self {
         let manager = Self::unloaded(config);
+        // Issue 19: workload identity never falls back to stored credentials.
+        if manager.workload_identity.is_some() {
+            manager.apply_load(Ok(None));
+            return manager;
+        }
         let loaded = load_resolved(
             manager.storage.as_ref(),
             &manager.codex_home,
@@ -188,6 +198,8 @@ impl AuthManager {
             agent_gate: tokio::sync::Mutex::new(()),
             agent_fallback: AtomicBool::new(false),
             agent_run_tasks: Mutex::new(HashMap::new()),
+            workload_identity: config.workload_identity,
+            workload_generation: Mutex::new(0),
         }
     }
 
@@ -270,6 +282,10 @@ impl AuthManager {
     /// `use_agent_identity`, a managed ChatGPT login gets its bound identity
     /// (or Bearer for the session when registration is unavailable).
     pub async fn try_auth(&self) -> Result<Option<CodexAuth>, RefreshTokenError> {
+        // Issue 19: workload identity.
+        if let Some(session) = &self.workload_identity {
+            return self.workload_auth(session).await;
+        }
         // issue 19: a personal access token is hydrated (whoami) before any use.
         self.hydrate_personal_access_token().await?;
         self.enforce_restrictions().await?;
@@ -294,6 +310,10 @@ impl AuthManager {
     /// Returns whether they changed. A load error leaves the manager logged
     /// out, as upstream.
     pub async fn reload(&self) -> bool {
+        // Issue 19: a workload identity session is the only source.
+        if self.workload_identity.is_some() {
+            return false;
+        }
         let loaded = self.load_blocking().await;
         self.apply_load(loaded)
     }
@@ -301,6 +321,10 @@ impl AuthManager {
     /// Guarded refresh: under the lock, adopt newer stored credentials for
     /// the same account if there are any, else send one refresh request.
     pub async fn refresh_token(&self) -> Result<RefreshOutcome, RefreshTokenError> {
+        // Issue 19: a forced exchange.
+        if let Some(session) = &self.workload_identity {
+            return self.workload_refresh(session).await;
+        }
         let generation = self.snapshot().1;
         self.run_refresh(RefreshMode::Guarded, RefreshReason::Manual, generation)
             .await
@@ -311,6 +335,10 @@ impl AuthManager {
     /// instead of spending a stale refresh token, and still refuses a token
     /// that already failed for good.
     pub async fn refresh_token_from_authority(&self) -> Result<RefreshOutcome, RefreshTokenError> {
+        // Issue 19: a forced exchange.
+        if let Some(session) = &self.workload_identity {
+            return self.workload_refresh(session).await;
+        }
         let generation = self.snapshot().1;
         self.run_refresh(
             RefreshMode::Authority,
@@ -416,7 +444,7 @@ impl AuthManager {
             CredentialSource::Ephemeral => {
                 Some(Arc::new(EphemeralAuthStorage::new(&self.codex_home)))
             }
-            CredentialSource::Env(_) => None,
+            CredentialSource::Env(_) | CredentialSource::WorkloadIdentity(_) => None,
         }
     }
 }

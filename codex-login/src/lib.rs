@@ -30,6 +30,7 @@ pub mod resolution;
 pub mod secret_scrub;
 pub mod storage;
 pub mod token_claims;
+pub mod workload_identity;
 
 pub use auth_dot_json::{AuthDotJson, AuthMode};
 pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};

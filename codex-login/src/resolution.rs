@@ -32,6 +32,8 @@ pub enum CredentialSource {
     File(PathBuf),
     /// The OS keyring.
     Keyring,
+    /// A workload identity session (issue 19): `workload-identity:<subject source>`.
+    WorkloadIdentity(String),
 }
 
 impl CredentialSource {
@@ -52,6 +54,7 @@ impl fmt::Display for CredentialSource {
             Self::Ephemeral => f.write_str("ephemeral"),
             Self::File(path) => write!(f, "file:{}", path.display()),
             Self::Keyring => f.write_str("keyring"),
+            Self::WorkloadIdentity(label) => f.write_str(label),
         }
     }
 }

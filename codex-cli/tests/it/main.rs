@@ -35,6 +35,8 @@ mod cli_terminal;
 mod cli_token;
 mod cli_whoami;
 mod cli_whoami_refresh;
+mod cli_workload_identity;
+mod cli_workload_identity_differential;
 mod reliability_hostile_files;
 mod reliability_hostile_servers;
 mod reliability_secrets;

@@ -37,6 +37,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             "/personal-access-tokens/revoke",
             post(revoke_personal_access_token),
         )
+        .route("/federation-rules", post(set_federation_rule))
+        .route("/federation-log", get(federation_log))
+        .route("/oidc/subject-token", post(subject_token))
+        .route("/oidc/actions-request-token", get(actions_request_token))
 }
 
 /// Parses an optional JSON body: empty means the default.
@@ -309,4 +313,42 @@ async fn revoke_personal_access_token(
         .into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// `POST /_emulator/federation-rules`: adds or replaces a rule (`FederationRule` JSON).
+async fn set_federation_rule(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match json_body::<crate::federation::FederationRule>(&headers, &body) {
+        Ok(rule) => {
+            let id = rule.id.clone();
+            shared.world().federation_rules.insert(id.clone(), rule);
+            Json(json!({ "id": id })).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /_emulator/federation-log`: every workload identity exchange answered.
+async fn federation_log(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!(shared.world().federation_log.clone()))
+}
+
+/// `POST /_emulator/oidc/subject-token`: a subject token (`SubjectTokenSpec` JSON, optional).
+async fn subject_token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match optional_json::<crate::federation::SubjectTokenSpec>(&headers, &body) {
+        Ok(spec) => Json(json!({ "token": shared.mint_subject_token(&spec) })).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /_emulator/oidc/actions-request-token`: the bearer the Actions-style endpoint wants.
+async fn actions_request_token(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({ "token": shared.world().actions_request_token.clone() }))
 }

@@ -5,6 +5,7 @@ mod agent;
 mod authorize;
 mod backend;
 mod device;
+mod federation;
 mod openai_api;
 mod pat_whoami;
 mod revoke;
@@ -64,6 +65,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/backend-api/wham/tasks", post(backend::create_task))
         .route("/backend-api/wham/tasks/{task_id}", get(backend::get_task))
         .route("/v1/models", get(openai_api::models))
+        .route(
+            "/oidc/.well-known/openid-configuration",
+            get(federation::discovery),
+        )
+        .route("/oidc/jwks", get(federation::jwks))
+        .route("/oidc/actions/token", get(federation::actions_token))
         .nest("/_emulator", admin::router())
         .fallback(not_found)
         .layer(from_fn_with_state(shared.clone(), apply_status_overrides))

@@ -51,6 +51,9 @@ pub(crate) async fn token(
     let result = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => exchange_code(&shared, &form),
         Some(TOKEN_EXCHANGE_GRANT) => exchange_api_key(&shared, &form),
+        Some(crate::federation::JWT_BEARER_GRANT) => {
+            return super::federation::exchange(&shared, &form).await;
+        }
         Some("refresh_token") => Err(ApiError::oauth(
             StatusCode::BAD_REQUEST,
             "invalid_request",

@@ -68,7 +68,9 @@ async fn binary_prints_one_ready_line_and_serves_concurrent_clients() {
             "chatgpt_base_url",
             "authapi_base_url",
             "jwks_base_url",
-            "openai_base_url"
+            "openai_base_url",
+            "oidc_issuer",
+            "actions_id_token_request_url"
         ]
     );
     let issuer = ready["issuer"].as_str().unwrap().to_owned();
@@ -76,6 +78,11 @@ async fn binary_prints_one_ready_line_and_serves_concurrent_clients() {
     assert_eq!(ready["chatgpt_base_url"], format!("{issuer}/backend-api"));
     assert_eq!(ready["authapi_base_url"], format!("{issuer}/api/accounts"));
     assert_eq!(ready["jwks_base_url"], format!("{issuer}/backend-api/wham"));
+    assert_eq!(ready["oidc_issuer"], format!("{issuer}/oidc"));
+    assert_eq!(
+        ready["actions_id_token_request_url"],
+        format!("{issuer}/oidc/actions/token?api-version=2.0")
+    );
     assert_eq!(ready["openai_base_url"], format!("{issuer}/v1"));
 
     let client = client();

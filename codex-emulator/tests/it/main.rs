@@ -10,6 +10,7 @@ mod backend;
 mod binary;
 mod browser_login;
 mod device_code;
+mod federation;
 mod official_cli;
 mod pat_whoami;
 mod refresh;

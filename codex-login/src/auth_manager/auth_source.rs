@@ -58,6 +58,13 @@ impl AuthSource for AuthManager {
         _context: &'a UnauthorizedContext,
     ) -> BoxFuture<'a, RecoveryOutcome> {
         Box::pin(async move {
+            // Issue 19: workload identity recovers by one forced exchange.
+            if let Some(session) = &self.workload_identity {
+                return match self.workload_refresh(session).await {
+                    Ok(_) => RecoveryOutcome::Retry,
+                    Err(err) => RecoveryOutcome::GiveUp(err.to_string()),
+                };
+            }
             // A request signed as an agent identity failed on its run task,
             // which no token reload or refresh fixes: the task is replaced
             // once instead (the client retries only once).

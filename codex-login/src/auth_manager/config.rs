@@ -40,6 +40,9 @@ pub struct AuthManagerConfig {
     pub forced_login_method: Option<crate::flows::ForcedLoginMethod>,
     /// Endpoints, retries and failure memory for agent identities.
     pub agent_identity: AgentIdentityOptions,
+    /// Issue 19: a workload identity session; when set, the manager uses only it (see
+    /// [`crate::workload_identity`]).
+    pub workload_identity: Option<Arc<crate::workload_identity::WorkloadIdentity>>,
 }
 
 impl fmt::Debug for AuthManagerConfig {
@@ -85,6 +88,7 @@ impl AuthManagerConfig {
             forced_chatgpt_workspace_ids: Vec::new(),
             forced_login_method: None,
             agent_identity: AgentIdentityOptions::default(),
+            workload_identity: None,
         }
     }
 

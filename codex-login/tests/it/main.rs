@@ -56,3 +56,4 @@ mod reliability_lost_response;
 mod reliability_read_only_store;
 mod reliability_refresh_storm;
 mod reliability_secret_hygiene;
+mod workload_identity;

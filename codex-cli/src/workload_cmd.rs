@@ -1,0 +1,100 @@
+//! Workload identity in the commands (issue 19): whether the environment or `config.toml`
+//! selects it, and the `AuthManager` that uses only it. A selected but broken setup is an
+//! error, never a fallback to stored credentials.
+
+use std::sync::Arc;
+
+use codex_login::config::CodexConfig;
+use codex_login::workload_identity::{self, WorkloadIdentity, config::raw_process_env};
+use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError};
+
+use crate::{context, exit};
+
+/// The selected session, `Ok(None)` when workload identity is not configured, or the setup
+/// error in the official CLI's words.
+pub fn session(config: &CodexConfig) -> Result<Option<Arc<WorkloadIdentity>>, String> {
+    let Some(setup) =
+        workload_identity::resolve(config, &raw_process_env).map_err(|err| err.to_string())?
+    else {
+        return Ok(None);
+    };
+    let http = context::http_factory()?;
+    WorkloadIdentity::new(setup, &http)
+        .map(|session| Some(Arc::new(session)))
+        .map_err(|err| err.to_string())
+}
+
+/// A manager that uses only `session`.
+pub fn manager(
+    config: &CodexConfig,
+    session: Arc<WorkloadIdentity>,
+) -> Result<Arc<AuthManager>, String> {
+    let mut manager_config = AuthManagerConfig::from_codex_config(config);
+    manager_config.http = Some(context::http_factory()?);
+    manager_config.workload_identity = Some(session);
+    Ok(AuthManager::shared(manager_config))
+}
+
+/// The exit code for a failed exchange: a setup or issuer refusal needs a change (5, as a login
+/// that must be redone), a transient failure is a network error (4).
+pub fn failure_code(err: &RefreshTokenError) -> u8 {
+    match err {
+        RefreshTokenError::Transient(_) | RefreshTokenError::OutcomeUnknown(_) => {
+            exit::NETWORK_ERROR
+        }
+        _ => exit::NEEDS_LOGIN,
+    }
+}
+
+/// `codex login status` with workload identity: one live exchange, as the official CLI does.
+pub fn status(config: &CodexConfig, session: Arc<WorkloadIdentity>) -> u8 {
+    let outcome = context::runtime().and_then(|runtime| {
+        let manager = manager(config, session)?;
+        runtime.block_on(async move {
+            match manager.try_auth().await {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => Err("Not logged in".to_owned()),
+                Err(err) => Err(err.to_string()),
+            }
+        })
+    });
+    match outcome {
+        Ok(()) => {
+            eprintln!("Logged in using workload identity");
+            exit::OK
+        }
+        Err(err) => {
+            eprintln!("Error checking login status: {err}");
+            exit::FAILURE
+        }
+    }
+}
+
+/// The current federated credentials through a fresh manager (for `codex token`).
+pub fn current_auth(
+    config: &CodexConfig,
+    session: Arc<WorkloadIdentity>,
+) -> Result<CodexAuth, (u8, String)> {
+    let runtime = context::runtime().map_err(|err| (exit::NETWORK_ERROR, err))?;
+    let manager = manager(config, session).map_err(|err| (exit::FAILURE, err))?;
+    runtime.block_on(async move {
+        match manager.try_auth().await {
+            Ok(Some(auth)) => Ok(auth),
+            Ok(None) => Err((exit::FAILURE, "Not logged in".to_owned())),
+            Err(err) => Err((failure_code(&err), err.to_string())),
+        }
+    })
+}
+
+/// The line `whoami` adds about the federated identity.
+pub async fn identity_note(session: &WorkloadIdentity) -> Option<String> {
+    let identity = session.pinned_identity().await?;
+    Some(format!(
+        "workload identity (rule {}, {}): account {}, membership {}, user {}",
+        session.config().rule_id,
+        session.config().configured_by,
+        identity.account_id,
+        identity.account_user_id,
+        identity.user_id
+    ))
+}

@@ -1,0 +1,184 @@
+//! Getting the subject token (the assertion) from its source, fresh at every exchange.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
+
+use codex_auth_provider::SecretString;
+
+use super::config::SubjectSource;
+use super::error::WorkloadIdentityError;
+
+/// The largest assertion accepted (the official CLI's limit).
+pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+/// How long a GitHub Actions request or a token command may take.
+pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the current subject token from `source`.
+pub async fn read(
+    source: &SubjectSource,
+    client: &reqwest::Client,
+) -> Result<SecretString, WorkloadIdentityError> {
+    match source {
+        SubjectSource::File(path) => {
+            let path = path.clone();
+            let bytes = tokio::task::spawn_blocking(move || read_file(&path))
+                .await
+                .map_err(|_| WorkloadIdentityError::InvalidAssertion)??;
+            validate(bytes)
+        }
+        SubjectSource::Environment { value, .. } => validate(value.expose().as_bytes().to_vec()),
+        SubjectSource::Command(argv) => validate(run_command(argv).await?),
+        SubjectSource::GithubActions {
+            request_url,
+            request_token,
+            audience,
+        } => github_actions(client, request_url, request_token, audience).await,
+    }
+}
+
+/// At most `MAX_ASSERTION_BYTES + 1` bytes of the file.
+fn read_file(path: &Path) -> Result<Vec<u8>, WorkloadIdentityError> {
+    let read_error = |source| WorkloadIdentityError::ReadAssertion {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ASSERTION_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    Ok(bytes)
+}
+
+/// Size, UTF-8, no NUL, non-empty after trimming; the trimmed token.
+fn validate(bytes: Vec<u8>) -> Result<SecretString, WorkloadIdentityError> {
+    if bytes.len() > MAX_ASSERTION_BYTES {
+        return Err(WorkloadIdentityError::AssertionTooLarge);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| WorkloadIdentityError::InvalidAssertion)?;
+    let secret = SecretString::new(text);
+    let trimmed = secret.expose().trim();
+    if trimmed.is_empty() || trimmed.contains('\0') {
+        return Err(WorkloadIdentityError::InvalidAssertion);
+    }
+    Ok(SecretString::new(trimmed))
+}
+
+fn source_error(
+    source_name: &'static str,
+    problem: String,
+    transient: bool,
+) -> WorkloadIdentityError {
+    WorkloadIdentityError::Source {
+        source_name,
+        problem,
+        transient,
+    }
+}
+
+/// Runs the token command (no shell) and returns its standard output.
+async fn run_command(argv: &[String]) -> Result<Vec<u8>, WorkloadIdentityError> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(source_error(
+            "command",
+            "no program configured".to_owned(),
+            false,
+        ));
+    };
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let child = command.spawn().map_err(|err| {
+        source_error(
+            "command",
+            format!("could not run `{program}`: {err}"),
+            false,
+        )
+    })?;
+    let output = tokio::time::timeout(SOURCE_TIMEOUT, child.wait_with_output())
+        .await
+        .map_err(|_| {
+            source_error(
+                "command",
+                format!(
+                    "`{program}` did not finish within {} s",
+                    SOURCE_TIMEOUT.as_secs()
+                ),
+                true,
+            )
+        })?
+        .map_err(|err| source_error("command", format!("`{program}` failed: {err}"), true))?;
+    if !output.status.success() {
+        return Err(source_error(
+            "command",
+            format!("`{program}` exited with {}", output.status),
+            false,
+        ));
+    }
+    Ok(output.stdout)
+}
+
+/// Asks GitHub Actions' OIDC endpoint for a token for `audience`.
+async fn github_actions(
+    client: &reqwest::Client,
+    request_url: &url::Url,
+    request_token: &SecretString,
+    audience: &str,
+) -> Result<SecretString, WorkloadIdentityError> {
+    let mut url = request_url.clone();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != "audience")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("audience", audience);
+    let response = client
+        .get(url)
+        .bearer_auth(request_token.expose())
+        .timeout(SOURCE_TIMEOUT)
+        .send()
+        .await
+        .map_err(|err| {
+            source_error(
+                "github_actions",
+                format!("the ID token request failed: {}", err.without_url()),
+                true,
+            )
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(source_error(
+            "github_actions",
+            format!(
+                "the ID token request was rejected with HTTP {}",
+                status.as_u16()
+            ),
+            status.is_server_error() || status.as_u16() == 429,
+        ));
+    }
+    let invalid = || {
+        source_error(
+            "github_actions",
+            "the ID token endpoint returned an invalid response".to_owned(),
+            false,
+        )
+    };
+    let body = response.bytes().await.map_err(|_| invalid())?;
+    if body.len() > 1024 * 1024 {
+        return Err(invalid());
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        value: String,
+    }
+    let answer: Answer = serde_json::from_slice(&body).map_err(|_| invalid())?;
+    validate(answer.value.into_bytes())
+}
