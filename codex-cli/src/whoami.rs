@@ -10,8 +10,8 @@ use crate::api_key_mask::mask_api_key;
 use crate::cli::WhoamiArgs;
 use crate::{context, exit, logging, term};
 use chrono::{DateTime, SecondsFormat, Utc};
-use codex_auth_provider::{AuthSourceError, SharedAuthSource};
-use codex_backend_client::{BackendClient, BackendError, UsagePayload};
+use codex_auth_provider::AuthSourceError;
+use codex_backend_client::{BackendError, UsagePayload};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
@@ -137,9 +137,6 @@ fn check_live(
         })
     };
     let http = context::http_factory().map_err(network)?;
-    let client = http
-        .default_client()
-        .map_err(|err| network(err.to_string()))?;
     let runtime = context::runtime().map_err(network)?;
     let mut manager_config = AuthManagerConfig::from_codex_config(config);
     manager_config.storage = Some(storage);
@@ -168,11 +165,9 @@ fn check_live(
         return check_api_key(auth);
     }
     runtime.block_on(async move {
-        let source: SharedAuthSource = manager.clone();
-        let backend = BackendClient::builder(config.chatgpt_base_url.clone())
-            .auth_source(source)
-            .http_client(client)
-            .build()
+        // The factory's client for this backend only (no CA store for plain-http loopback).
+        let backend = manager
+            .backend_client()
             .map_err(|err| network(err.to_string()))?;
         let usage = backend.get_usage().await.map_err(|err| match &err {
             BackendError::Auth {

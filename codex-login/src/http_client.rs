@@ -310,8 +310,43 @@ impl HttpClientFactory {
         })
     }
 
+    /// The default client for requests to `url` and nothing else; see
+    /// [`HttpClientFactory::client_for`].
+    pub fn default_client_for(&self, url: &Url) -> Result<reqwest::Client, HttpClientError> {
+        self.client_for(url, &ClientOptions::default())
+    }
+
+    /// A client with the given options for requests to `url` only (for example
+    /// a backend base URL), built with only what those requests need.
+    ///
+    /// When `url` is plain `http://` to a loopback address (the emulator,
+    /// tests) no TLS is ever negotiated, so the client is built without loading
+    /// or parsing any CA certificate: it trusts no root at all and refuses every
+    /// `https://` server. Any other URL gets [`HttpClientFactory::client`], with
+    /// the system roots plus the custom CA bundle. Headers, proxies (which never
+    /// apply to loopback) and timeouts are the same either way.
+    pub fn client_for(
+        &self,
+        url: &Url,
+        options: &ClientOptions,
+    ) -> Result<reqwest::Client, HttpClientError> {
+        if is_plain_http_loopback(url) {
+            self.build(options, Roots::None)
+        } else {
+            self.client(options)
+        }
+    }
+
     /// A client with the given options.
     pub fn client(&self, options: &ClientOptions) -> Result<reqwest::Client, HttpClientError> {
+        self.build(options, Roots::SystemAndCustom)
+    }
+
+    fn build(
+        &self,
+        options: &ClientOptions,
+        roots: Roots,
+    ) -> Result<reqwest::Client, HttpClientError> {
         let redirect = if options.follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {
@@ -324,8 +359,14 @@ impl HttpClientFactory {
         if options.default_headers {
             builder = builder.default_headers(self.default_headers());
         }
-        if !self.extra_roots.is_empty() {
-            builder = builder.tls_certs_merge(self.extra_roots.iter().cloned());
+        match roots {
+            Roots::SystemAndCustom => {
+                if !self.extra_roots.is_empty() {
+                    builder = builder.tls_certs_merge(self.extra_roots.iter().cloned());
+                }
+            }
+            // An empty trust store: no system store is read, and TLS always fails.
+            Roots::None => builder = builder.tls_certs_only(std::iter::empty()),
         }
         // Proxies come from `proxy_env` only, which keeps loopback targets off every proxy.
         builder = builder.no_proxy();
@@ -334,6 +375,20 @@ impl HttpClientFactory {
         }
         builder.build().map_err(HttpClientError::Build)
     }
+}
+
+/// Which certificate roots a client trusts.
+#[derive(Debug, Clone, Copy)]
+enum Roots {
+    /// The system store plus the custom CA bundle: every client that may speak TLS.
+    SystemAndCustom,
+    /// None: only for clients that never leave plain-http loopback.
+    None,
+}
+
+/// `http://` to a loopback address: the one case where no TLS is ever negotiated.
+fn is_plain_http_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && ensure_credential_safe_url(url).is_ok()
 }
 
 #[cfg(test)]
