@@ -478,6 +478,27 @@ mod tests {
     }
 
     #[test]
+    fn os_release_gives_the_lsb_release_text_for_debian_and_ubuntu_only() {
+        let debian =
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nID=debian\n";
+        assert_eq!(
+            user_agent::os_release_fields(debian, false),
+            Some(("Debian".to_owned(), "12.0.0".to_owned()))
+        );
+        assert_eq!(user_agent::os_release_fields(debian, true), None);
+        let ubuntu = "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n";
+        assert_eq!(
+            user_agent::os_release_fields(ubuntu, false),
+            Some(("Ubuntu".to_owned(), "22.4.0".to_owned()))
+        );
+        assert_eq!(
+            user_agent::os_release_fields("ID=arch\nBUILD_ID=rolling\n", false),
+            None
+        );
+        assert_eq!(user_agent::os_release_fields("ID=debian\n", false), None);
+    }
+
+    #[test]
     fn der_lengths() {
         assert_eq!(der_sequence_len(&[0x30, 0x01, 0x00]), Some(3));
         assert_eq!(der_sequence_len(&[0x30, 0x81, 0x01, 0x00]), Some(4));
