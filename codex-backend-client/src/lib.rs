@@ -2,18 +2,37 @@
 //! credentials from an [`AuthProvider`](codex_auth_provider::AuthProvider) or
 //! a refresh-aware [`AuthSource`](codex_auth_provider::AuthSource).
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), codex_backend_client::BackendError> {
+//! Programs using `codex-login` get a client wired to the stored login, with
+//! the HTTP client factory's CA bundle, proxies and `originator`, from
+//! `codex_login::AuthManager::backend_client()`. Built directly, a client
+//! takes any provider and, through
+//! [`BackendClientBuilder::http_client`], any `reqwest::Client` (otherwise a
+//! plain one that follows no redirects). This example runs as a doc test
+//! against `codex-emulator`:
+//!
+//! ```
+//! # use codex_emulator::{Emulator, EmulatorConfig, IssueTokens};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! # runtime.block_on(async {
+//! # let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//! # let issued = emulator.issue_chatgpt_tokens(IssueTokens::default());
+//! # let base_url = emulator.urls().chatgpt_base_url.clone();
+//! # let (access_token, account_id) = (issued.access_token.clone(), issued.account_id.clone());
 //! use codex_auth_provider::{BearerAuth, SecretString};
 //! use codex_backend_client::BackendClient;
 //! use std::sync::Arc;
 //!
-//! let token = SecretString::new("access-token");
-//! let client = BackendClient::builder("https://chatgpt.com/backend-api/")
-//!     .auth_provider(Arc::new(BearerAuth::new(&token).with_account_id(Some("acct-1"))))
+//! // `base_url` is e.g. "https://chatgpt.com/backend-api" (here the emulator's).
+//! let token = SecretString::new(access_token);
+//! let client = BackendClient::builder(base_url)
+//!     .auth_provider(Arc::new(BearerAuth::new(&token).with_account_id(Some(&account_id))))
 //!     .build()?;
 //! let limits = client.get_rate_limits().await?;
 //! println!("{:?}", limits.primary);
+//! # assert_eq!(emulator.stats().bearer_rejected, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
 //! # Ok(()) }
 //! ```
 

@@ -4,8 +4,6 @@
 //! Run against the emulator, for example:
 //! `CODEX_HOME=/path/to/home cargo run -p codex-cli --example usage_from_rust`
 
-use codex_auth_provider::SharedAuthSource;
-use codex_backend_client::BackendClient;
 use codex_login::config::load_config;
 use codex_login::environment::process_env;
 use codex_login::http_client::HttpClientFactory;
@@ -20,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
     // Resolve: the manager loads the stored login and refreshes it when needed,
     // never racing other processes that share CODEX_HOME.
     let mut manager_config = AuthManagerConfig::from_codex_config(&config);
-    manager_config.http = Some(http.clone());
+    manager_config.http = Some(http);
     let manager = AuthManager::shared(manager_config);
     let Some(auth) = manager.auth().await else {
         anyhow::bail!("not logged in: run `codex login` first");
@@ -28,12 +26,9 @@ async fn main() -> anyhow::Result<()> {
     println!("logged in as {:?} ({})", auth.email(), auth.auth_mode());
 
     // Apply: the backend client asks the manager for headers before each
-    // request and for one recovery after a 401.
-    let source: SharedAuthSource = manager.clone();
-    let backend = BackendClient::builder(config.chatgpt_base_url.clone())
-        .auth_source(source)
-        .http_client(http.default_client()?)
-        .build()?;
+    // request and for one recovery after a 401, and sends them through a
+    // client from the same factory (CA bundle, proxies, originator).
+    let backend = manager.backend_client()?;
     let usage = backend.get_usage().await?;
     println!("plan: {:?}", usage.plan_type.map(|plan| plan.to_string()));
     Ok(())

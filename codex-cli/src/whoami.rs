@@ -10,8 +10,8 @@ use crate::api_key_mask::mask_api_key;
 use crate::cli::WhoamiArgs;
 use crate::{context, exit, logging, term};
 use chrono::{DateTime, SecondsFormat, Utc};
-use codex_auth_provider::{AuthSourceError, SharedAuthSource};
-use codex_backend_client::{BackendClient, BackendError, UsagePayload};
+use codex_auth_provider::AuthSourceError;
+use codex_backend_client::{BackendError, UsagePayload};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
@@ -158,9 +158,6 @@ fn check_live(
         })
     };
     let http = context::http_factory().map_err(network)?;
-    let client = http
-        .default_client()
-        .map_err(|err| network(err.to_string()))?;
     let runtime = context::runtime().map_err(network)?;
     let mut manager_config = AuthManagerConfig::from_codex_config(config);
     manager_config.storage = Some(storage);
@@ -174,7 +171,7 @@ fn check_live(
         drop(runtime);
         return check_api_key(auth);
     }
-    live_usage(config, &runtime, client, manager)
+    live_usage(&runtime, manager)
 }
 
 /// The manager's credentials, with the exit code of a failure.
@@ -208,9 +205,7 @@ fn first_auth(
 
 /// One live `GET {backend}/usage` with the manager as auth source.
 fn live_usage(
-    config: &CodexConfig,
     runtime: &tokio::runtime::Runtime,
-    client: reqwest::Client,
     manager: std::sync::Arc<AuthManager>,
 ) -> Result<LiveCheck, Box<Outcome>> {
     let network = |message: String| {
@@ -220,11 +215,9 @@ fn live_usage(
         })
     };
     runtime.block_on(async move {
-        let source: SharedAuthSource = manager.clone();
-        let backend = BackendClient::builder(config.chatgpt_base_url.clone())
-            .auth_source(source)
-            .http_client(client)
-            .build()
+        // The factory's client for this backend only (no CA store for plain-http loopback).
+        let backend = manager
+            .backend_client()
             .map_err(|err| network(err.to_string()))?;
         let usage = backend.get_usage().await.map_err(|err| match &err {
             BackendError::Auth {
@@ -262,14 +255,6 @@ fn workload_outcome(
         code: exit::NETWORK_ERROR,
         message,
     };
-    let http = match context::http_factory() {
-        Ok(http) => http,
-        Err(err) => return failed(err),
-    };
-    let client = match http.default_client() {
-        Ok(client) => client,
-        Err(err) => return failed(err.to_string()),
-    };
     let runtime = match context::runtime() {
         Ok(runtime) => runtime,
         Err(err) => return failed(err),
@@ -281,7 +266,7 @@ fn workload_outcome(
     let source = CredentialSource::WorkloadIdentity(session.source_label());
     let result = first_auth(&runtime, &manager).and_then(|auth| {
         if check {
-            live_usage(config, &runtime, client, manager.clone())
+            live_usage(&runtime, manager.clone())
         } else {
             Ok((auth, None, Vec::new()))
         }

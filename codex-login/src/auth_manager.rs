@@ -21,6 +21,7 @@
 mod agent_readiness;
 mod agent_task_recovery;
 mod auth_source;
+mod backend;
 mod config;
 mod errors;
 mod failure_memory;
@@ -38,6 +39,7 @@ mod workload;
 pub use identity_guard::{ForeignIdentityError, GuardError};
 pub use save_rescue::{RefreshNotSaved, SpentTokenGuard};
 
+pub use backend::BackendClientError;
 pub use config::AuthManagerConfig;
 pub use errors::{LogoutError, RefreshOutcome, RefreshTokenError};
 pub use from_env::FromEnvError;

@@ -310,8 +310,43 @@ impl HttpClientFactory {
         })
     }
 
+    /// The default client for requests to `url` and nothing else; see
+    /// [`HttpClientFactory::client_for`].
+    pub fn default_client_for(&self, url: &Url) -> Result<reqwest::Client, HttpClientError> {
+        self.client_for(url, &ClientOptions::default())
+    }
+
+    /// A client with the given options for requests to `url` only (for example
+    /// a backend base URL), built with only what those requests need.
+    ///
+    /// When `url` is plain `http://` to a loopback address (the emulator,
+    /// tests) no TLS is ever negotiated, so the client is built without loading
+    /// or parsing any CA certificate: it trusts no root at all and refuses every
+    /// `https://` server. Any other URL gets [`HttpClientFactory::client`], with
+    /// the system roots plus the custom CA bundle. Headers, proxies (which never
+    /// apply to loopback) and timeouts are the same either way.
+    pub fn client_for(
+        &self,
+        url: &Url,
+        options: &ClientOptions,
+    ) -> Result<reqwest::Client, HttpClientError> {
+        if is_plain_http_loopback(url) {
+            self.build(options, Roots::None)
+        } else {
+            self.client(options)
+        }
+    }
+
     /// A client with the given options.
     pub fn client(&self, options: &ClientOptions) -> Result<reqwest::Client, HttpClientError> {
+        self.build(options, Roots::SystemAndCustom)
+    }
+
+    fn build(
+        &self,
+        options: &ClientOptions,
+        roots: Roots,
+    ) -> Result<reqwest::Client, HttpClientError> {
         let redirect = if options.follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {
@@ -324,8 +359,14 @@ impl HttpClientFactory {
         if options.default_headers {
             builder = builder.default_headers(self.default_headers());
         }
-        if !self.extra_roots.is_empty() {
-            builder = builder.tls_certs_merge(self.extra_roots.iter().cloned());
+        match roots {
+            Roots::SystemAndCustom => {
+                if !self.extra_roots.is_empty() {
+                    builder = builder.tls_certs_merge(self.extra_roots.iter().cloned());
+                }
+            }
+            // An empty trust store: no system store is read, and TLS always fails.
+            Roots::None => builder = builder.tls_certs_only(std::iter::empty()),
         }
         // Proxies come from `proxy_env` only, which keeps loopback targets off every proxy.
         builder = builder.no_proxy();
@@ -334,6 +375,20 @@ impl HttpClientFactory {
         }
         builder.build().map_err(HttpClientError::Build)
     }
+}
+
+/// Which certificate roots a client trusts.
+#[derive(Debug, Clone, Copy)]
+enum Roots {
+    /// The system store plus the custom CA bundle: every client that may speak TLS.
+    SystemAndCustom,
+    /// None: only for clients that never leave plain-http loopback.
+    None,
+}
+
+/// `http://` to a loopback address: the one case where no TLS is ever negotiated.
+fn is_plain_http_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && ensure_credential_safe_url(url).is_ok()
 }
 
 #[cfg(test)]
@@ -420,6 +475,27 @@ mod tests {
         );
         assert!(ua.ends_with(") iTerm.app/3.5 (my__client_)"), "{ua}");
         assert!(HeaderValue::from_str(&ua).is_ok());
+    }
+
+    #[test]
+    fn os_release_gives_the_lsb_release_text_for_debian_and_ubuntu_only() {
+        let debian =
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nID=debian\n";
+        assert_eq!(
+            user_agent::os_release_fields(debian, false),
+            Some(("Debian".to_owned(), "12.0.0".to_owned()))
+        );
+        assert_eq!(user_agent::os_release_fields(debian, true), None);
+        let ubuntu = "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n";
+        assert_eq!(
+            user_agent::os_release_fields(ubuntu, false),
+            Some(("Ubuntu".to_owned(), "22.4.0".to_owned()))
+        );
+        assert_eq!(
+            user_agent::os_release_fields("ID=arch\nBUILD_ID=rolling\n", false),
+            None
+        );
+        assert_eq!(user_agent::os_release_fields("ID=debian\n", false), None);
     }
 
     #[test]

@@ -14,15 +14,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// URLs the emulator prints on its ready line.
-struct EmulatorUrls {
-    issuer: String,
-    chatgpt_base_url: String,
+pub(crate) struct EmulatorUrls {
+    pub(crate) issuer: String,
+    pub(crate) chatgpt_base_url: String,
     authapi_base_url: String,
     jwks_base_url: String,
 }
 
 /// Kills the emulator when the demo ends, however it ends.
-struct EmulatorProcess(Child);
+pub(crate) struct EmulatorProcess(pub(crate) Child);
 
 impl Drop for EmulatorProcess {
     fn drop(&mut self) {
@@ -236,7 +236,7 @@ fn banner(title: &str) {
     println!("\n=== {title}");
 }
 
-fn parse_ready_line(line: &str) -> anyhow::Result<EmulatorUrls> {
+pub(crate) fn parse_ready_line(line: &str) -> anyhow::Result<EmulatorUrls> {
     let value: serde_json::Value =
         serde_json::from_str(line.trim()).context("the emulator's ready line is not JSON")?;
     let field = |name: &str| -> anyhow::Result<String> {

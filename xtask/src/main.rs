@@ -12,8 +12,10 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   demo    run the codex CLI end to end against the embedded emulator
-  bench   time `codex whoami` / `codex login status` (release build), next to
-          the official CLI when available; writes docs/PERFORMANCE.md
+  bench   time `codex token` / `whoami` / `login status` next to the official
+          CLI's `login status`, and `codex whoami --check` next to curl making
+          the same request to the emulator (release builds); writes
+          docs/PERFORMANCE.md (BENCH_CODEX_BIN=<binary>: time that one, no write)
   man     write the codex man pages (roff) to target/man, or to the given directory
   check-shape  root export counts, file lengths and module cycles (issue 16)";
 

@@ -20,17 +20,9 @@ impl AuthManager {
         if let Some(client) = client.as_ref() {
             return Ok(client.clone());
         }
-        let mut factory = self.http.lock().unwrap_or_else(PoisonError::into_inner);
-        if factory.is_none() {
-            let env = Arc::clone(&self.env);
-            let built = HttpClientFactory::from_env(&move |name: &str| env(name))
-                .map_err(|err| RefreshTokenError::Config(err.to_string()))?;
-            *factory = Some(built);
-        }
-        let built = factory
-            .as_ref()
-            .ok_or_else(|| RefreshTokenError::Config("no HTTP client factory".to_owned()))?
-            .default_client()
+        let built = self
+            .http_factory()
+            .and_then(|factory| factory.default_client())
             .map_err(|err| RefreshTokenError::Config(err.to_string()))?;
         *client = Some(built.clone());
         Ok(built)

@@ -21,6 +21,7 @@ mod agent_jwt_login;
 mod agent_official_cli;
 mod agent_recovery;
 mod agent_stored_identity;
+mod backend_client_factory;
 mod core_auth_json;
 mod core_codex_auth;
 mod core_cross_process;
