@@ -24,7 +24,6 @@ use codex_login::{
 };
 use http::HeaderMap;
 use serde_json::json;
-use std::time::Duration;
 
 /// The version of the `--json` schema.
 const SCHEMA_VERSION: u32 = 1;
@@ -237,47 +236,4 @@ fn canonical_name(name: &str) -> &str {
 
 fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Parses `--min-valid`: a number with an optional unit (`s`, `m`, `h`, `d`);
-/// a bare number is seconds (`90`, `90s`, `5m`, `1h`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 60s, 5m or 1h)"))?;
-    let scale = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1,
-        "m" | "min" | "mins" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        other => return Err(format!("unknown unit `{other}` (use s, m, h or d)")),
-    };
-    number
-        .checked_mul(scale)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{text}` is too long"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_parse_with_and_without_units() {
-        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5y").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("99999999999999999999d").is_err());
-    }
 }

@@ -7,12 +7,12 @@
 use codex_auth_provider::SecretString;
 
 use crate::codex_auth::CodexAuth;
-use crate::flows::restrictions::LoginRestrictionError;
 use crate::issuer_guard::{
     ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token, minting_issuer,
 };
 use crate::refresh::RefreshedTokens;
 use crate::resolution::CredentialSource;
+use crate::restrictions::LoginRestrictionError;
 use crate::token_claims::{IdTokenClaims, decode_jwt_payload};
 
 use super::save_rescue::RefreshNotSaved;

@@ -21,8 +21,9 @@ pub mod pages;
 pub mod pasted_redirect;
 pub mod persist;
 pub mod pkce;
+pub mod profile_logout;
 pub mod replaced_login;
-pub mod restrictions;
+pub use crate::restrictions;
 pub mod token_endpoint;
 pub mod workspace_check;
 
@@ -45,6 +46,7 @@ pub use logout::{
     logout_manager_with_revoke, logout_with_revoke,
 };
 pub use persist::{CredentialTarget, PersistError};
+pub use profile_logout::{ProfileLogout, logout_all, logout_profile};
 pub use replaced_login::ReplacedLoginRevocation;
 pub use restrictions::{
     ForcedLoginMethod, LoginKind, LoginMethodDisabled, LoginRestrictionError, LoginRestrictions,

@@ -240,3 +240,19 @@ pub(crate) fn parse_document(
         Err(problem) => Err(StorageError::Malformed { location, problem }),
     }
 }
+
+/// The stores a logout (or a restriction violation) clears: the in-memory store, the
+/// `configured` store, and `auth.json` (which a keyring or auto store may have fallen back to).
+pub(crate) fn stores_to_clear(
+    codex_home: &Path,
+    configured: SharedAuthStorage,
+) -> Vec<SharedAuthStorage> {
+    let mut stores: Vec<SharedAuthStorage> = vec![
+        Arc::new(EphemeralAuthStorage::new(codex_home)),
+        configured.clone(),
+    ];
+    if configured.mode() != CredentialStoreMode::File {
+        stores.push(Arc::new(FileAuthStorage::new(codex_home)));
+    }
+    stores
+}
