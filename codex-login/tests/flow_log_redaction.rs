@@ -2,6 +2,7 @@
 //! logout (against `codex-emulator`) contains none of the tokens, codes, verifiers, state or
 //! keys. This file holds one test: it installs the process-wide subscriber, so every thread
 //! (including the blocking pool) is captured.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod flow_support;

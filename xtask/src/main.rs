@@ -15,7 +15,7 @@ tasks:
   bench   time `codex whoami` / `codex login status` (release build), next to
           the official CLI when available; writes docs/PERFORMANCE.md
   man     write the codex man pages (roff) to target/man, or to the given directory
-  check-shape  root export counts, file lengths and module cycles (issue 16)";
+  check-shape  root export counts, file lengths, module cycles, codex-login without default features (issue 16)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
