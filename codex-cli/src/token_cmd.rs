@@ -18,7 +18,7 @@ use codex_auth_provider::headers::{AGENT_ASSERTION_SCHEME, AUTHORIZATION};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::resolution::{CredentialSource, ResolveOptions};
 use codex_login::{
     AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError, ResolvedAuth, resolve_credentials,
 };
@@ -104,13 +104,9 @@ fn resolve(config: &CodexConfig) -> Result<ResolvedAuth, Failure> {
             exit::FAILURE,
             "Not logged in. Run `codex login` first.".to_owned(),
         )),
-        Err(ResolveError::Storage(err)) => Err((
-            exit::STORAGE_ERROR,
-            format!("Error reading stored credentials: {err}"),
-        )),
         Err(err) => Err((
-            exit::NEEDS_LOGIN,
-            format!("{err}. Run `codex login` again."),
+            exit::for_kind(err.kind()),
+            exit::resolve_message(err.kind(), &err),
         )),
     }
 }
@@ -165,17 +161,13 @@ fn ready_with_manager(
 }
 
 fn refresh_failure(err: RefreshTokenError) -> Failure {
-    if err.requires_new_login() {
-        return (exit::NEEDS_LOGIN, format!("{err} Run `codex login` again."));
-    }
-    match err {
-        RefreshTokenError::Storage(err) => (exit::STORAGE_ERROR, err.to_string()),
-        RefreshTokenError::Permanent { message, .. } => (
-            exit::NEEDS_LOGIN,
-            format!("{message} Run `codex login` again."),
-        ),
-        other => (exit::NETWORK_ERROR, other.to_string()),
-    }
+    let kind = err.kind();
+    let message = if kind.requires_new_login() {
+        format!("{err} Run `codex login` again.")
+    } else {
+        err.to_string()
+    };
+    (exit::for_kind(kind), message)
 }
 
 /// Builds the whole output for the chosen format.

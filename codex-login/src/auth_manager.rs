@@ -62,8 +62,8 @@ use agent_task_recovery::AgentTaskRecovery;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use codex_agent_identity::TaskId;
 use codex_auth_provider::{
-    AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SecretString, SharedAuthProvider,
-    UnauthorizedContext,
+    AuthErrorKind, AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SecretString,
+    SharedAuthProvider, UnauthorizedContext,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

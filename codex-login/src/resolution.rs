@@ -83,6 +83,19 @@ pub enum ResolveError {
     PersonalAccessTokenUnsupported(&'static str),
 }
 
+impl ResolveError {
+    /// What kind of failure this is: a store that cannot be read is a storage
+    /// failure; credentials that cannot be used need a new login.
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        match self {
+            Self::Storage(err) => err.kind(),
+            Self::Unusable { .. } | Self::PersonalAccessTokenUnsupported(_) => {
+                codex_auth_provider::AuthErrorKind::NeedsLogin
+            }
+        }
+    }
+}
+
 /// What [`resolve_credentials`] looks at.
 #[derive(Clone, Copy)]
 pub struct ResolveOptions<'a> {

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::refresh_failure_record::RecordedFailure;
+use codex_auth_provider::AuthErrorKind;
 
 /// Why a refresh (or the reload guarding it) did not produce usable credentials.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,6 +64,19 @@ impl RefreshTokenError {
         match self {
             Self::Permanent { reason, .. } => Some(*reason),
             _ => None,
+        }
+    }
+
+    /// What kind of failure this is (the CLI's exit code follows it).
+    pub fn kind(&self) -> AuthErrorKind {
+        match self {
+            Self::Permanent { .. } => AuthErrorKind::NeedsLogin,
+            Self::Transient(_) | Self::OutcomeUnknown(_) => AuthErrorKind::Transient,
+            Self::Storage(err) => err.kind(),
+            Self::Lock(err) => err.kind(),
+            Self::Config(_) => AuthErrorKind::Config,
+            Self::AgentIdentity(err) => err.kind(),
+            Self::Guard(err) => err.kind(),
         }
     }
 

@@ -38,6 +38,17 @@ pub enum GuardError {
 }
 
 impl GuardError {
+    /// What kind of failure this is: a restriction, a new login, or (a failed save that
+    /// spent no token) a storage failure.
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        use codex_auth_provider::AuthErrorKind;
+        match self {
+            Self::Restricted(_) => AuthErrorKind::Restricted,
+            _ if self.requires_new_login() => AuthErrorKind::NeedsLogin,
+            _ => AuthErrorKind::Storage,
+        }
+    }
+
     /// Whether a new login is needed (all but a failed save that spent no token).
     pub fn requires_new_login(&self) -> bool {
         match self {

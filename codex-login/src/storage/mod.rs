@@ -171,6 +171,13 @@ pub enum StorageError {
     },
 }
 
+impl StorageError {
+    /// What kind of failure this is (always a storage failure).
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        codex_auth_provider::AuthErrorKind::Storage
+    }
+}
+
 /// A credential store.
 pub trait AuthStorage: Send + Sync + fmt::Debug {
     /// Which backend this is.
