@@ -11,9 +11,7 @@ use codex_login::flows::{LogoutOptions, ProfileLogout, Revocation};
 use codex_login::profiles::{
     self, CODEX_PROFILE_ENV_VAR, ProfileError, ProfileName, ProfileSummary, SwitchOutcome,
 };
-use codex_login::resolution::{
-    CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR, CODEX_API_KEY_ENV_VAR,
-};
+use codex_login::resolution::credential_env_vars;
 use serde_json::{Value, json};
 
 /// The `schema_version` of `codex profile list --json`.
@@ -275,14 +273,9 @@ pub fn list(overrides: &[String], as_json: bool) -> u8 {
 
 /// The credential variables set in this environment that take precedence over profiles.
 fn env_shadows() -> Vec<&'static str> {
-    [
-        CODEX_API_KEY_ENV_VAR,
-        CODEX_ACCESS_TOKEN_ENV_VAR,
-        CODEX_AGENT_IDENTITY_ENV_VAR,
-    ]
-    .into_iter()
-    .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
-    .collect()
+    credential_env_vars()
+        .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+        .collect()
 }
 
 fn row_json(row: &ProfileSummary) -> Value {
