@@ -27,6 +27,7 @@ mod failure_memory;
 mod from_env;
 mod identity_guard;
 mod preloaded;
+pub mod recovery;
 mod refresh;
 pub mod refresh_window;
 mod restriction_guard;

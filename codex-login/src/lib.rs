@@ -22,7 +22,6 @@ pub mod http_client;
 pub mod issuer_guard;
 pub mod middleware;
 pub mod profiles;
-pub mod recovery;
 pub mod refresh;
 pub mod refresh_failure_record;
 pub mod resolution;
@@ -32,6 +31,8 @@ pub mod storage;
 pub mod token_claims;
 
 pub use auth_dot_json::{AuthDotJson, AuthMode};
+/// The 401 recovery state machine (part of `auth_manager`).
+pub use auth_manager::recovery;
 pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
 pub use codex_auth::CodexAuth;
 /// Proxies from the environment (kept in `codex-auth-provider` so every crate names them).

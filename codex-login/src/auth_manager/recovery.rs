@@ -61,8 +61,6 @@ pub struct UnauthorizedRecovery<'a> {
     unavailable: Unavailable,
 }
 
-// Defined here, not in `auth_manager`, so the manager does not depend on its
-// recovery state machine (no module cycle).
 impl AuthManager {
     /// The 401 recovery state machine for the current credentials.
     pub fn unauthorized_recovery(&self) -> UnauthorizedRecovery<'_> {
