@@ -1,5 +1,7 @@
 //! Ed25519 agent keys: the private key the client holds and the public key it registers.
 
+pub(crate) mod sealed_task_id;
+
 use crate::pkcs8::{self, ED25519_KEY_LEN, Pkcs8Error, Pkcs8Version};
 use base64::Engine as _;
 use base64::alphabet;

@@ -28,7 +28,6 @@ mod pkcs8;
 mod record;
 mod registration;
 mod retry;
-mod sealed_task_id;
 mod token;
 
 pub use assertion::AgentAssertion;

@@ -5,9 +5,9 @@ use crate::endpoints::{
     EndpointError, agent_register_url, check_secure_url, task_register_url, trim_base,
 };
 use crate::ids::{AgentRuntimeId, IdError, TaskId};
+use crate::key::sealed_task_id::SealedTaskIdError;
 use crate::key::{AgentKey, AgentPublicKey, KeyError, SignatureError};
 use crate::retry::RetryPolicy;
-use crate::sealed_task_id::SealedTaskIdError;
 use chrono::{DateTime, Utc};
 use codex_auth_provider::bounded_body::{BodyReadError, MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use codex_auth_provider::{AuthProvider as _, BearerAuth, SecretString, SentSecrets};

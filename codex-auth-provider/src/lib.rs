@@ -30,6 +30,6 @@ pub use provider::{
 pub use secret::{REDACTED, SecretString};
 pub use sent_secrets::SentSecrets;
 pub use source::{
-    AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SharedAuthSource, StaticAuthSource,
-    UnauthorizedContext,
+    AuthErrorKind, AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SharedAuthSource,
+    StaticAuthSource, UnauthorizedContext,
 };

@@ -30,21 +30,82 @@ pub enum RecoveryOutcome {
     GiveUp(String),
 }
 
-/// Why an [`AuthSource`] could not produce a provider.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthSourceError {
+/// What kind of failure an auth error is: what the caller (or the user) can do
+/// about it. Every credential error of the workspace says its kind, from the
+/// store up to `codex-backend-client`'s `BackendError`; the CLI turns kinds
+/// into exit codes in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
     /// No credentials are configured at all.
-    #[error("not logged in: {0}")]
-    NotLoggedIn(String),
-    /// Stored credentials can no longer be used; the user must log in again.
-    #[error("{0}")]
-    ReauthRequired(String),
-    /// A temporary failure (network, server error); trying later may work.
-    #[error("{0}")]
-    Transient(String),
+    NotLoggedIn,
+    /// Credentials exist but cannot be used any more; the user must log in again.
+    NeedsLogin,
+    /// An administrator's restriction forbids these credentials (a new login is needed).
+    Restricted,
+    /// A temporary failure (network, server error, a lock held too long); trying later may work.
+    Transient,
     /// Reading or writing the credential store failed.
-    #[error("{0}")]
-    Storage(String),
+    Storage,
+    /// Something is misconfigured (an endpoint, the HTTP client).
+    Config,
+}
+
+impl AuthErrorKind {
+    /// Whether a new login is the way out (`NeedsLogin`, `Restricted`).
+    pub fn requires_new_login(self) -> bool {
+        matches!(self, Self::NeedsLogin | Self::Restricted)
+    }
+}
+
+/// Why an [`AuthSource`] could not produce a provider: a kind, and the error
+/// that caused it (kept as the [`std::error::Error::source`]).
+///
+/// Its text is the source's text (`not logged in: ...` for
+/// [`AuthErrorKind::NotLoggedIn`]).
+#[derive(Debug, Clone)]
+pub struct AuthSourceError {
+    kind: AuthErrorKind,
+    source: Arc<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl AuthSourceError {
+    /// An error of `kind` caused by `source` (an error, or a message).
+    pub fn new(
+        kind: AuthErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            kind,
+            source: Arc::from(source.into()),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for AuthSourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            AuthErrorKind::NotLoggedIn => write!(f, "not logged in: {}", self.source),
+            _ => write!(f, "{}", self.source),
+        }
+    }
+}
+
+impl std::error::Error for AuthSourceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+impl PartialEq for AuthSourceError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.to_string() == other.to_string()
+    }
 }
 
 /// Supplies the current auth provider, refreshing when needed, and recovers

@@ -1,15 +1,17 @@
 //! [`BackendClient`], its builder, and one method per endpoint.
 
+pub(crate) mod dispatch;
+
 use crate::accounts::AccountsCheck;
 use crate::base_url::{PathStyle, normalize_base_url};
 use crate::error::BackendError;
 use crate::profile::Profile;
-use crate::rate_limits::RateLimitSnapshot;
 use crate::retry::RetryPolicy;
 use crate::routes::BackendRoutes;
 use crate::task_details::TaskDetails;
 use crate::tasks::{SiblingTurns, TaskListPage, TaskListQuery, created_task_id};
 use crate::usage::UsagePayload;
+use crate::usage::rate_limits::RateLimitSnapshot;
 use codex_auth_provider::{NoAuth, SharedAuthProvider, SharedAuthSource, visible_header_value};
 use http::{HeaderValue, Method};
 use serde::de::DeserializeOwned;

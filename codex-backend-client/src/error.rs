@@ -5,7 +5,7 @@
 //! bytes of the body with any credential the request carried blanked out.
 //! They never hold a request header value.
 
-use codex_auth_provider::AuthSourceError;
+use codex_auth_provider::{AuthErrorKind, AuthSourceError};
 use http::{Method, StatusCode};
 use std::fmt;
 use std::time::Duration;
@@ -100,6 +100,16 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// The kind of the credential failure, when no request was sent because
+    /// the auth source could not supply credentials ([`BackendError::Auth`]);
+    /// its source error is kept as this error's `source()`.
+    pub fn auth_kind(&self) -> Option<AuthErrorKind> {
+        match self {
+            Self::Auth { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+
     /// The HTTP failure, when the server answered with an error status.
     pub fn http_failure(&self) -> Option<&HttpFailure> {
         match self {

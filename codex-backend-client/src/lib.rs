@@ -41,12 +41,10 @@
 mod accounts;
 mod base_url;
 mod client;
-mod dispatch;
 mod error;
 mod error_response;
 mod null_default;
 mod profile;
-mod rate_limits;
 mod retry;
 mod routes;
 mod task_details;
@@ -63,15 +61,15 @@ pub use client::{BackendClient, BackendClientBuilder, TaskDetailsWithBody};
 pub use error::{AuthRecovery, BackendError, HttpFailure};
 pub use error_response::ERROR_BODY_LIMIT;
 pub use profile::{DailyUsageBucket, Profile, ProfileStats};
-pub use rate_limits::{
-    CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow, SpendControlSnapshot,
-};
 pub use retry::RetryPolicy;
 pub use task_details::{
     ContentFragment, OutputDiff, StructuredContent, TaskDetails, Turn, TurnError, TurnItem,
     Worklog, WorklogAuthor, WorklogContent, WorklogMessage,
 };
 pub use tasks::{SiblingTurns, TaskListItem, TaskListPage, TaskListQuery};
+pub use usage::rate_limits::{
+    CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow, SpendControlSnapshot,
+};
 pub use usage::{
     AdditionalRateLimit, CreditDetails, PlanType, RateLimitDetails, RateLimitReachedType,
     RateLimitWindowDetails, ResetCreditsSummary, SpendControlDetails, SpendLimitDetails,

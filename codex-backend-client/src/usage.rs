@@ -3,6 +3,8 @@
 //! Every nested object may be absent or `null` (both mean "not reported"), and
 //! unknown fields are ignored, so a newer server never breaks decoding.
 
+pub(crate) mod rate_limits;
+
 use crate::null_default::null_as_default;
 use serde::{Deserialize, Deserializer};
 use std::fmt;

@@ -2,6 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use codex_auth_provider::SecretString;
+use codex_login::profiles::ProfileName;
+use std::time::Duration;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -118,12 +120,12 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out: revoke tokens and remove stored credentials.
     #[command(after_help = LOGOUT_HELP)]
-    Logout(crate::profile_cmd::LogoutArgs),
+    Logout(LogoutArgs),
     /// Show who you are logged in as (offline unless --check).
     #[command(after_help = WHOAMI_HELP)]
     Whoami(WhoamiArgs),
     /// Keep several logins side by side: list, switch, rename, remove.
-    Profile(crate::profile_cmd::ProfileArgs),
+    Profile(ProfileArgs),
     /// Print a credential that is valid now (for scripts and other tools).
     #[command(after_help = TOKEN_HELP)]
     Token(TokenArgs),
@@ -238,12 +240,97 @@ pub struct TokenArgs {
 
     /// Refresh first when the access token expires within this long (`90`, `90s`, `5m`, `1h`).
     #[arg(long = "min-valid", value_name = "DURATION", default_value = "60s",
-          value_parser = crate::token_cmd::parse_duration)]
+          value_parser = parse_duration)]
     pub min_valid: std::time::Duration,
 
     /// Use this profile instead of the active one (overrides CODEX_PROFILE).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<codex_login::profiles::ProfileName>,
+}
+
+const PROFILE_AFTER_HELP: &str = "\
+The active profile is the login in $CODEX_HOME/auth.json, which every tool (the official CLI
+too) uses. Other profiles wait in $CODEX_HOME/profiles/NAME/. Use one profile for a single
+command without switching with `--profile NAME` or CODEX_PROFILE=NAME.";
+
+/// Arguments of `codex profile`.
+#[derive(Debug, Args)]
+#[command(after_help = PROFILE_AFTER_HELP)]
+pub struct ProfileArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ProfileAction,
+}
+
+/// Subcommands of `codex profile`.
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// List every profile: active marker, login kind, account, expiry and health.
+    List {
+        /// Print one JSON object (with `schema_version`) on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make NAME the active profile (the one in auth.json), atomically.
+    Switch {
+        /// The profile to activate.
+        name: ProfileName,
+    },
+    /// Rename a profile (active or not).
+    Rename {
+        /// The current name.
+        old: ProfileName,
+        /// The new name.
+        new: ProfileName,
+    },
+    /// Log out of a profile and remove it (same as `codex logout --profile NAME`).
+    Remove {
+        /// The profile to remove.
+        name: ProfileName,
+    },
+}
+
+/// Arguments of `codex logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Log out of this profile only (revoke its tokens and remove it).
+    #[arg(long, value_name = "NAME", conflicts_with = "all")]
+    pub profile: Option<ProfileName>,
+
+    /// Log out of every profile, reporting what happened to each.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl LogoutArgs {
+    /// Neither `--profile` nor `--all`.
+    pub fn is_plain(&self) -> bool {
+        self.profile.is_none() && !self.all
+    }
+}
+
+/// Parses `--min-valid`: a number with an optional unit (`s`, `m`, `h`, `d`);
+/// a bare number is seconds (`90`, `90s`, `5m`, `1h`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (try 60s, 5m or 1h)"))?;
+    let scale = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => return Err(format!("unknown unit `{other}` (use s, m, h or d)")),
+    };
+    number
+        .checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 #[cfg(test)]
@@ -260,5 +347,18 @@ mod tests {
         assert!(args.api_key.is_some());
         let shown = format!("{cli:?}");
         assert!(!shown.contains("sk-argv-secret-1234"), "{shown}");
+    }
+
+    #[test]
+    fn durations_parse_with_and_without_units() {
+        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
     }
 }

@@ -1,86 +1,21 @@
 //! `codex profile ...`, `codex logout --profile/--all`, `codex whoami --all`, and the choice
 //! of a profile for one process (`--profile NAME`, `CODEX_PROFILE`).
 
-use crate::cli::{Cli, Command, LoginAction};
+use crate::cli::{Cli, Command, LoginAction, LogoutArgs, ProfileAction, ProfileArgs};
 use crate::{context, exit, logging};
 use chrono::{SecondsFormat, Utc};
-use clap::{Args, Subcommand};
 use codex_login::auth_lock::DEFAULT_LOCK_WAIT;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::flows::{LogoutOptions, Revocation};
+use codex_login::flows::{LogoutOptions, ProfileLogout, Revocation};
 use codex_login::profiles::{
-    self, CODEX_PROFILE_ENV_VAR, ProfileError, ProfileLogout, ProfileName, ProfileSummary,
-    SwitchOutcome,
+    self, CODEX_PROFILE_ENV_VAR, ProfileError, ProfileName, ProfileSummary, SwitchOutcome,
 };
-use codex_login::resolution::{
-    CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR, CODEX_API_KEY_ENV_VAR,
-};
+use codex_login::resolution::credential_env_vars;
 use serde_json::{Value, json};
 
 /// The `schema_version` of `codex profile list --json`.
 const LIST_SCHEMA_VERSION: u32 = 1;
-
-const PROFILE_AFTER_HELP: &str = "\
-The active profile is the login in $CODEX_HOME/auth.json, which every tool (the official CLI
-too) uses. Other profiles wait in $CODEX_HOME/profiles/NAME/. Use one profile for a single
-command without switching with `--profile NAME` or CODEX_PROFILE=NAME.";
-
-/// Arguments of `codex profile`.
-#[derive(Debug, Args)]
-#[command(after_help = PROFILE_AFTER_HELP)]
-pub struct ProfileArgs {
-    /// What to do.
-    #[command(subcommand)]
-    pub action: ProfileAction,
-}
-
-/// Subcommands of `codex profile`.
-#[derive(Debug, Subcommand)]
-pub enum ProfileAction {
-    /// List every profile: active marker, login kind, account, expiry and health.
-    List {
-        /// Print one JSON object (with `schema_version`) on stdout.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Make NAME the active profile (the one in auth.json), atomically.
-    Switch {
-        /// The profile to activate.
-        name: ProfileName,
-    },
-    /// Rename a profile (active or not).
-    Rename {
-        /// The current name.
-        old: ProfileName,
-        /// The new name.
-        new: ProfileName,
-    },
-    /// Log out of a profile and remove it (same as `codex logout --profile NAME`).
-    Remove {
-        /// The profile to remove.
-        name: ProfileName,
-    },
-}
-
-/// Arguments of `codex logout`.
-#[derive(Debug, Args)]
-pub struct LogoutArgs {
-    /// Log out of this profile only (revoke its tokens and remove it).
-    #[arg(long, value_name = "NAME", conflicts_with = "all")]
-    pub profile: Option<ProfileName>,
-
-    /// Log out of every profile, reporting what happened to each.
-    #[arg(long)]
-    pub all: bool,
-}
-
-impl LogoutArgs {
-    /// Neither `--profile` nor `--all`.
-    pub fn is_plain(&self) -> bool {
-        self.profile.is_none() && !self.all
-    }
-}
 
 /// Records the profile this process uses (`--profile`, else `CODEX_PROFILE`) and checks that
 /// it exists where it must. `Some(exit code)` when the command must stop.
@@ -248,10 +183,10 @@ pub fn logout(overrides: &[String], args: &LogoutArgs) -> u8 {
     let results = match chosen {
         Some(name) if !args.all => vec![
             runtime
-                .block_on(profiles::logout_profile(&options, name))
+                .block_on(codex_login::flows::logout_profile(&options, name))
                 .map_err(|err| (name.clone(), err)),
         ],
-        _ => match runtime.block_on(profiles::logout_all(&options)) {
+        _ => match runtime.block_on(codex_login::flows::logout_all(&options)) {
             Ok(results) if results.is_empty() => {
                 eprintln!("Not logged in");
                 return exit::OK;
@@ -338,14 +273,9 @@ pub fn list(overrides: &[String], as_json: bool) -> u8 {
 
 /// The credential variables set in this environment that take precedence over profiles.
 fn env_shadows() -> Vec<&'static str> {
-    [
-        CODEX_API_KEY_ENV_VAR,
-        CODEX_ACCESS_TOKEN_ENV_VAR,
-        CODEX_AGENT_IDENTITY_ENV_VAR,
-    ]
-    .into_iter()
-    .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
-    .collect()
+    credential_env_vars()
+        .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+        .collect()
 }
 
 fn row_json(row: &ProfileSummary) -> Value {

@@ -18,13 +18,12 @@ use codex_auth_provider::headers::{AGENT_ASSERTION_SCHEME, AUTHORIZATION};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::resolution::{CredentialSource, ResolveOptions};
 use codex_login::{
     AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError, ResolvedAuth, resolve_credentials,
 };
 use http::HeaderMap;
 use serde_json::json;
-use std::time::Duration;
 
 /// The version of the `--json` schema.
 const SCHEMA_VERSION: u32 = 1;
@@ -111,13 +110,9 @@ fn resolve(config: &CodexConfig) -> Result<ResolvedAuth, Failure> {
             exit::FAILURE,
             "Not logged in. Run `codex login` first.".to_owned(),
         )),
-        Err(ResolveError::Storage(err)) => Err((
-            exit::STORAGE_ERROR,
-            format!("Error reading stored credentials: {err}"),
-        )),
         Err(err) => Err((
-            exit::NEEDS_LOGIN,
-            format!("{err}. Run `codex login` again."),
+            exit::for_kind(err.kind()),
+            exit::resolve_message(err.kind(), &err),
         )),
     }
 }
@@ -173,17 +168,13 @@ fn ready_with_manager(
 }
 
 fn refresh_failure(err: RefreshTokenError) -> Failure {
-    if err.requires_new_login() {
-        return (exit::NEEDS_LOGIN, format!("{err} Run `codex login` again."));
-    }
-    match err {
-        RefreshTokenError::Storage(err) => (exit::STORAGE_ERROR, err.to_string()),
-        RefreshTokenError::Permanent { message, .. } => (
-            exit::NEEDS_LOGIN,
-            format!("{message} Run `codex login` again."),
-        ),
-        other => (exit::NETWORK_ERROR, other.to_string()),
-    }
+    let kind = err.kind();
+    let message = if kind.requires_new_login() {
+        format!("{err} Run `codex login` again.")
+    } else {
+        err.to_string()
+    };
+    (exit::for_kind(kind), message)
 }
 
 /// Builds the whole output for the chosen format.
@@ -244,47 +235,4 @@ fn canonical_name(name: &str) -> &str {
 
 fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Parses `--min-valid`: a number with an optional unit (`s`, `m`, `h`, `d`);
-/// a bare number is seconds (`90`, `90s`, `5m`, `1h`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 60s, 5m or 1h)"))?;
-    let scale = match unit.trim() {
-        "" | "s" | "sec" | "secs" => 1,
-        "m" | "min" | "mins" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        other => return Err(format!("unknown unit `{other}` (use s, m, h or d)")),
-    };
-    number
-        .checked_mul(scale)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{text}` is too long"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-    use std::time::Duration;
-
-    #[test]
-    fn durations_parse_with_and_without_units() {
-        assert_eq!(parse_duration("60"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5y").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("99999999999999999999d").is_err());
-    }
 }

@@ -10,12 +10,12 @@ use crate::api_key_mask::mask_api_key;
 use crate::cli::WhoamiArgs;
 use crate::{context, exit, logging, term};
 use chrono::{DateTime, SecondsFormat, Utc};
-use codex_auth_provider::AuthSourceError;
+use codex_auth_provider::AuthErrorKind;
 use codex_backend_client::{BackendError, UsagePayload};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::resolution::{CredentialSource, ResolveOptions};
 use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, ResolvedAuth, resolve_credentials};
 use serde_json::{Value, json};
 
@@ -81,16 +81,10 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
     let resolved = match resolve_credentials(storage.as_ref(), &options) {
         Ok(Some(resolved)) => resolved,
         Ok(None) => return Outcome::NotLoggedIn,
-        Err(ResolveError::Storage(err)) => {
-            return Outcome::Failed {
-                code: exit::STORAGE_ERROR,
-                message: format!("Error reading stored credentials: {err}"),
-            };
-        }
         Err(err) => {
             return Outcome::Failed {
-                code: exit::NEEDS_LOGIN,
-                message: format!("{err}. Run `codex login` again."),
+                code: exit::for_kind(err.kind()),
+                message: exit::resolve_message(err.kind(), &err),
             };
         }
     };
@@ -183,20 +177,12 @@ fn first_auth(
         match manager.try_auth().await {
             Ok(Some(auth)) => Ok(auth),
             Ok(None) => Err(Box::new(Outcome::NotLoggedIn)),
-            Err(err) if err.requires_new_login() => Err(Box::new(Outcome::Failed {
-                code: exit::NEEDS_LOGIN,
-                message: err.to_string(),
-            })),
-            Err(codex_login::RefreshTokenError::Storage(err)) => Err(Box::new(Outcome::Failed {
-                code: exit::STORAGE_ERROR,
-                message: err.to_string(),
-            })),
             Err(err) if manager.workload_identity().is_some() => Err(Box::new(Outcome::Failed {
                 code: crate::workload_cmd::failure_code(&err),
                 message: err.to_string(),
             })),
             Err(err) => Err(Box::new(Outcome::Failed {
-                code: exit::NETWORK_ERROR,
+                code: exit::for_kind(err.kind()),
                 message: err.to_string(),
             })),
         }
@@ -220,19 +206,19 @@ fn live_usage(
             .backend_client()
             .map_err(|err| network(err.to_string()))?;
         let usage = backend.get_usage().await.map_err(|err| match &err {
-            BackendError::Auth {
-                source: AuthSourceError::ReauthRequired(message),
-                ..
-            } => Box::new(Outcome::Failed {
-                code: exit::NEEDS_LOGIN,
-                message: message.clone(),
-            }),
-            BackendError::Auth {
-                source: AuthSourceError::NotLoggedIn(_),
-                ..
-            } => Box::new(Outcome::NotLoggedIn),
+            BackendError::Auth { source, .. } => match source.kind() {
+                AuthErrorKind::NotLoggedIn => Box::new(Outcome::NotLoggedIn),
+                kind => Box::new(Outcome::Failed {
+                    code: exit::for_kind(kind),
+                    message: if kind.requires_new_login() {
+                        source.to_string()
+                    } else {
+                        err.to_string()
+                    },
+                }),
+            },
             _ if err.is_unauthorized() => Box::new(Outcome::Failed {
-                code: exit::NEEDS_LOGIN,
+                code: exit::for_kind(AuthErrorKind::NeedsLogin),
                 message: format!("The backend refused the credentials: {err}"),
             }),
             _ => network(err.to_string()),

@@ -26,7 +26,6 @@ mod protocol;
 mod routes;
 mod shared;
 mod stats;
-mod token_issuance;
 mod world;
 
 pub use config::{EmulatorConfig, SeedAccount};

@@ -2,6 +2,8 @@
 //! and the values the admin API and `EmulatorHandle` exchange. Routes import this
 //! module; `emulator.rs` only assembles the router around it.
 
+pub(crate) mod token_issuance;
+
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -51,6 +51,17 @@ pub enum AuthLockError {
     },
 }
 
+impl AuthLockError {
+    /// What kind of failure this is: waiting for another holder is transient,
+    /// a lock file that cannot be opened or locked is a storage failure.
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        match self {
+            Self::Open { .. } | Self::Lock { .. } => codex_auth_provider::AuthErrorKind::Storage,
+            _ => codex_auth_provider::AuthErrorKind::Transient,
+        }
+    }
+}
+
 /// A held lock on `auth.json.lock`; released when dropped (or when the
 /// process dies).
 #[derive(Debug)]

@@ -30,6 +30,7 @@ mod host_refresh;
 mod identity_guard;
 mod pat_hydration;
 mod preloaded;
+pub mod recovery;
 mod refresh;
 pub mod refresh_window;
 mod restriction_guard;
@@ -50,10 +51,10 @@ use crate::auth_dot_json::{AuthDotJson, StoredIdToken, StoredTimestamp};
 use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
 use crate::clock::{Clock, SystemClock};
 use crate::codex_auth::CodexAuth;
+pub use crate::codex_auth::same_identity;
 use crate::config::CodexConfig;
 use crate::environment::{SharedEnv, shared_process_env};
 use crate::http_client::HttpClientFactory;
-use crate::recovery::UnauthorizedRecovery;
 use crate::refresh::{
     DEFAULT_ISSUER, REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE, REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR,
     RefreshFailureReason, RefreshReason, RefreshRequestError, refresh_token_url,
@@ -67,8 +68,8 @@ use agent_task_recovery::AgentTaskRecovery;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use codex_agent_identity::TaskId;
 use codex_auth_provider::{
-    AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SecretString, SharedAuthProvider,
-    UnauthorizedContext,
+    AuthErrorKind, AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SecretString,
+    SharedAuthProvider, UnauthorizedContext,
 };
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -112,7 +113,7 @@ pub struct AuthManager {
     refresh_gate: tokio::sync::Mutex<()>,
     use_agent_identity: bool,
     forced_chatgpt_workspace_ids: Vec<String>,
-    forced_login_method: Option<crate::flows::ForcedLoginMethod>,
+    forced_login_method: Option<crate::config::ForcedLoginMethod>,
     agent_identity: AgentIdentityOptions,
     /// Serialises readying agent identities (one registration at a time).
     agent_gate: tokio::sync::Mutex<()>,
@@ -366,11 +367,6 @@ impl AuthManager {
         Ok(removed_ephemeral || removed)
     }
 
-    /// The 401 recovery state machine for the current credentials.
-    pub fn unauthorized_recovery(&self) -> UnauthorizedRecovery<'_> {
-        UnauthorizedRecovery::new(self)
-    }
-
     /// The remembered permanent failure for `auth`'s refresh token, if any.
     pub fn refresh_failure_for(&self, auth: &CodexAuth) -> Option<RefreshTokenError> {
         let token = auth.refresh_token()?;
@@ -462,24 +458,6 @@ pub fn needs_proactive_refresh(auth: &CodexAuth, now: DateTime<Utc>) -> bool {
     match auth.last_refresh() {
         Some(last_refresh) => last_refresh < now - LAST_REFRESH_MAX_AGE,
         None => false,
-    }
-}
-
-/// Whether `stored` may replace `cached` without a new login: the same
-/// account and the same user where both are known. A missing account id on
-/// either side is unknown, not different: the same user is then enough, in
-/// both directions. Without any identity to compare, it may not.
-pub fn same_identity(cached: &CodexAuth, stored: &CodexAuth) -> bool {
-    let accounts = (cached.account_id(), stored.account_id());
-    let users = (cached.chatgpt_user_id(), stored.chatgpt_user_id());
-    if let (Some(a), Some(b)) = users
-        && a != b
-    {
-        return false;
-    }
-    match accounts {
-        (Some(a), Some(b)) => a == b,
-        _ => matches!(users, (Some(a), Some(b)) if a == b),
     }
 }
 

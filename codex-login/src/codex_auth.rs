@@ -551,3 +551,21 @@ impl CodexAuth {
         }
     }
 }
+
+/// Whether `stored` may replace `cached` without a new login: the same
+/// account and the same user where both are known. A missing account id on
+/// either side is unknown, not different: the same user is then enough, in
+/// both directions. Without any identity to compare, it may not.
+pub fn same_identity(cached: &CodexAuth, stored: &CodexAuth) -> bool {
+    let accounts = (cached.account_id(), stored.account_id());
+    let users = (cached.chatgpt_user_id(), stored.chatgpt_user_id());
+    if let (Some(a), Some(b)) = users
+        && a != b
+    {
+        return false;
+    }
+    match accounts {
+        (Some(a), Some(b)) => a == b,
+        _ => matches!(users, (Some(a), Some(b)) if a == b),
+    }
+}

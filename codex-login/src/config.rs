@@ -5,10 +5,11 @@
 //! overrides, environment variables. Unknown keys are ignored; a known key
 //! with a bad value is an error naming the key and where it came from.
 
-use crate::agent_identity::{AUTHAPI_BASE_URL_ENV_VAR, JWKS_BASE_URL_ENV_VAR};
+use crate::endpoints::{
+    AUTHAPI_BASE_URL_ENV_VAR, JWKS_BASE_URL_ENV_VAR, REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR,
+    authapi_base_url_for_issuer, jwks_base_url_for_chatgpt, revoke_endpoint,
+};
 use crate::environment::EnvLookup;
-use crate::flows::logout::REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR;
-pub use crate::flows::restrictions::ForcedLoginMethod;
 use crate::refresh::REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR;
 pub use crate::storage::CredentialStoreMode;
 use std::fmt;
@@ -19,6 +20,16 @@ mod overrides;
 pub use overrides::{MAX_OVERRIDE_KEY_PARTS, parse_override};
 
 pub use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
+
+/// The login method an administrator forces (`forced_login_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForcedLoginMethod {
+    /// `chatgpt`: only ChatGPT logins (browser, device code, host tokens, agent identity).
+    Chatgpt,
+    /// `api`: only API keys.
+    Api,
+}
+
 /// The default ChatGPT backend base URL.
 pub const DEFAULT_CHATGPT_BASE_URL: &str = "https://chatgpt.com/backend-api/";
 
@@ -59,18 +70,16 @@ impl CodexConfig {
     pub fn authapi_base_url(&self) -> String {
         self.agent_identity_authapi_base_url
             .clone()
-            .unwrap_or_else(|| crate::agent_identity::authapi_base_url_for_issuer(&self.issuer))
+            .unwrap_or_else(|| authapi_base_url_for_issuer(&self.issuer))
     }
 
     /// The base the agent-identity JWKS is fetched under: explicit setting,
     /// else derived from `chatgpt_base_url` (see
-    /// [`crate::agent_identity::jwks_base_url_for_chatgpt`]).
+    /// [`crate::endpoints::jwks_base_url_for_chatgpt`]).
     pub fn jwks_base_url(&self) -> String {
         self.agent_identity_jwks_base_url
             .clone()
-            .unwrap_or_else(|| {
-                crate::agent_identity::jwks_base_url_for_chatgpt(&self.chatgpt_base_url)
-            })
+            .unwrap_or_else(|| jwks_base_url_for_chatgpt(&self.chatgpt_base_url))
     }
 }
 
@@ -273,7 +282,7 @@ pub fn load_config_in(
             SettingOrigin::Env(REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR),
         )?;
     }
-    let revoke_token_url = crate::flows::logout::revoke_endpoint(
+    let revoke_token_url = revoke_endpoint(
         revoke_override.as_deref(),
         refresh_override.as_deref(),
         &issuer,

@@ -78,6 +78,7 @@ pub mod bounded_file;
 pub mod clock;
 pub mod codex_auth;
 pub mod config;
+pub mod endpoints;
 pub mod environment;
 pub mod flows;
 pub mod host_tokens;
@@ -86,16 +87,18 @@ pub mod issuer_guard;
 pub mod middleware;
 pub mod personal_access_token;
 pub mod profiles;
-pub mod recovery;
 pub mod refresh;
 pub mod refresh_failure_record;
 pub mod resolution;
+pub mod restrictions;
 pub mod secret_scrub;
 pub mod storage;
 pub mod token_claims;
 pub mod workload_identity;
 
 pub use auth_dot_json::{AuthDotJson, AuthMode};
+/// The 401 recovery state machine (part of `auth_manager`).
+pub use auth_manager::recovery;
 pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
 pub use codex_auth::CodexAuth;
 /// Proxies from the environment (kept in `codex-auth-provider` so every crate names them).

@@ -7,7 +7,6 @@
 //! [`MAX_RECORDS`] entries (`{"records": [...]}`), so a failure in one profile never erases
 //! another profile's record; an older single-record file is still read.
 
-use crate::auth_manager::RefreshTokenError;
 use crate::refresh::{REFRESH_OUTCOME_UNKNOWN_MESSAGE, RefreshFailureReason};
 use crate::storage::{StorageError, write_file_atomically};
 use chrono::{SecondsFormat, Utc};
@@ -23,6 +22,23 @@ pub const REFRESH_FAILURE_FILE_NAME: &str = "auth.json.refresh-failure";
 const MAX_RECORD_LEN: u64 = 64 * 1024;
 /// How many tokens the file remembers (the oldest is dropped first).
 pub const MAX_RECORDS: usize = 32;
+
+/// A failure the record keeps for a token (the refresh error it stands for is
+/// built by `AuthManager`; its text is the message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordedFailure {
+    /// The refresh was refused for good; the user must sign in again.
+    #[error("{message}")]
+    Permanent {
+        /// Why.
+        reason: RefreshFailureReason,
+        /// The message to show.
+        message: String,
+    },
+    /// The request was sent and no answer came back (or the answer was not saved).
+    #[error("{0}")]
+    OutcomeUnknown(String),
+}
 
 /// The path of the record for `codex_home`.
 pub fn refresh_failure_path(codex_home: &Path) -> PathBuf {
@@ -57,42 +73,39 @@ fn reason_from_name(name: &str) -> Option<RefreshFailureReason> {
 pub fn recorded_failure(
     codex_home: &Path,
     refresh_token: &SecretString,
-) -> Option<RefreshTokenError> {
+) -> Option<RecordedFailure> {
     let wanted = fingerprint(refresh_token);
     let records = read_records(codex_home);
     let record = records.iter().rev().find(|record| {
         record.get("refresh_token_sha256").and_then(Value::as_str) == Some(wanted.as_str())
     })?;
     match record.get("outcome")?.as_str()? {
-        "unknown" => Some(RefreshTokenError::OutcomeUnknown(
+        "unknown" => Some(RecordedFailure::OutcomeUnknown(
             record
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or(REFRESH_OUTCOME_UNKNOWN_MESSAGE)
                 .to_owned(),
         )),
-        name => reason_from_name(name).map(|reason| RefreshTokenError::Permanent {
+        name => reason_from_name(name).map(|reason| RecordedFailure::Permanent {
             reason,
             message: reason.user_message().to_owned(),
         }),
     }
 }
 
-/// Records that `refresh_token` must not be sent again because of `error`, replacing any
-/// earlier record (written atomically, `0600`). Only permanent refusals, unknown outcomes and
-/// answers a guard refused to save (recorded as unknown outcomes) are recorded; other errors
-/// leave the record alone.
+/// Records that `refresh_token` must not be sent again because of `failure`, replacing any
+/// earlier record (written atomically, `0600`). Which refresh errors are recorded (permanent
+/// refusals, unknown outcomes, answers a guard refused to save) is decided by
+/// `RefreshTokenError::to_record`.
 pub fn record_failure(
     codex_home: &Path,
     refresh_token: &SecretString,
-    error: &RefreshTokenError,
+    failure: &RecordedFailure,
 ) -> Result<(), StorageError> {
-    let (outcome, message) = match error {
-        RefreshTokenError::OutcomeUnknown(message) => ("unknown", message.clone()),
-        RefreshTokenError::Permanent { reason, message } => (reason_name(*reason), message.clone()),
-        // The issuer answered with tokens that were not saved: the token may be spent.
-        RefreshTokenError::Guard(guard) => ("unknown", guard.to_string()),
-        _ => return Ok(()),
+    let (outcome, message) = match failure {
+        RecordedFailure::OutcomeUnknown(message) => ("unknown", message.clone()),
+        RecordedFailure::Permanent { reason, message } => (reason_name(*reason), message.clone()),
     };
     let record = json!({
         "refresh_token_sha256": fingerprint(refresh_token),
@@ -135,8 +148,8 @@ fn read_records(codex_home: &Path) -> Vec<Value> {
 mod tests {
     use super::*;
 
-    fn permanent() -> RefreshTokenError {
-        RefreshTokenError::Permanent {
+    fn permanent() -> RecordedFailure {
+        RecordedFailure::Permanent {
             reason: RefreshFailureReason::Revoked,
             message: RefreshFailureReason::Revoked.user_message().to_owned(),
         }
@@ -150,17 +163,17 @@ mod tests {
         record_failure(
             home.path(),
             &first,
-            &RefreshTokenError::OutcomeUnknown("lost".to_owned()),
+            &RecordedFailure::OutcomeUnknown("lost".to_owned()),
         )
         .expect("record a");
         record_failure(home.path(), &second, &permanent()).expect("record b");
         assert!(matches!(
             recorded_failure(home.path(), &first),
-            Some(RefreshTokenError::OutcomeUnknown(_))
+            Some(RecordedFailure::OutcomeUnknown(_))
         ));
         assert!(matches!(
             recorded_failure(home.path(), &second),
-            Some(RefreshTokenError::Permanent { .. })
+            Some(RecordedFailure::Permanent { .. })
         ));
         let other = SecretString::new("rt-never-recorded-000003");
         assert!(recorded_failure(home.path(), &other).is_none());

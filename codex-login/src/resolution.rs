@@ -1,8 +1,11 @@
 //! Which credentials are used, and from where.
 //!
-//! [`resolve_credentials`] is the one place the precedence between
-//! environment variables and stores is decided. It returns the snapshot and
-//! *which source won*, so `whoami` can say where the credentials came from.
+//! [`CREDENTIAL_CHAIN`] is the one place the precedence between environment
+//! variables and stores is decided: an ordered list of [`ChainSource`]s, each
+//! of which loads credentials, has none ("try the next"), or fails.
+//! [`resolve_credentials`] walks it and returns the snapshot and *which source
+//! won*, so `whoami` can say where the credentials came from. `AuthManager`,
+//! `whoami`, `token`, `login status` and `doctor` all resolve through it.
 
 use crate::codex_auth::{AuthDataError, CodexAuth};
 use crate::environment::EnvLookup;
@@ -87,6 +90,19 @@ pub enum ResolveError {
     PersonalAccessTokenUnsupported(&'static str),
 }
 
+impl ResolveError {
+    /// What kind of failure this is: a store that cannot be read is a storage
+    /// failure; credentials that cannot be used need a new login.
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        match self {
+            Self::Storage(err) => err.kind(),
+            Self::Unusable { .. } | Self::PersonalAccessTokenUnsupported(_) => {
+                codex_auth_provider::AuthErrorKind::NeedsLogin
+            }
+        }
+    }
+}
+
 /// What [`resolve_credentials`] looks at.
 #[derive(Clone, Copy)]
 pub struct ResolveOptions<'a> {
@@ -110,7 +126,133 @@ impl fmt::Debug for ResolveOptions<'_> {
     }
 }
 
-/// Resolves the credentials to use. First match wins:
+/// One source of credentials in [`CREDENTIAL_CHAIN`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainSource {
+    /// `CODEX_API_KEY` (trimmed, non-empty), only where the caller enables it.
+    EnvApiKey,
+    /// The in-memory (ephemeral) store for this `CODEX_HOME`: host-supplied
+    /// tokens win over persisted ones.
+    InMemory,
+    /// `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): a personal
+    /// access token (`at-…`) or an agent identity JWT. Not read when the configured store is `ephemeral`.
+    EnvAccessToken,
+    /// The configured persistent store (file, keyring or auto). Not read when
+    /// the configured store is `ephemeral`.
+    ConfiguredStore,
+}
+
+/// The credential chain, highest precedence first: the one place precedence
+/// between environment variables and stores lives. [`resolve_credentials`]
+/// walks it; a source that has nothing says so and the next is tried; the
+/// first that loads wins; a source holding unusable credentials stops the walk
+/// with an error (it is never skipped silently). A new source (for example a
+/// workload identity) is a new [`ChainSource`] variant placed here.
+pub const CREDENTIAL_CHAIN: [ChainSource; 4] = [
+    ChainSource::EnvApiKey,
+    ChainSource::InMemory,
+    ChainSource::EnvAccessToken,
+    ChainSource::ConfiguredStore,
+];
+
+/// Every environment variable the chain reads, in precedence order.
+pub fn credential_env_vars() -> impl Iterator<Item = &'static str> {
+    CREDENTIAL_CHAIN
+        .into_iter()
+        .flat_map(|source| source.env_vars().iter().copied())
+}
+
+impl ChainSource {
+    /// The environment variables this source reads, in the order it reads them.
+    pub fn env_vars(self) -> &'static [&'static str] {
+        match self {
+            Self::EnvApiKey => &[CODEX_API_KEY_ENV_VAR],
+            Self::EnvAccessToken => &[CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR],
+            Self::InMemory | Self::ConfiguredStore => &[],
+        }
+    }
+
+    /// Loads credentials from this source: `Ok(None)` when it has none (try
+    /// the next source), an error when it holds credentials that cannot be used
+    /// or cannot be read. Nothing is written.
+    pub fn load(
+        self,
+        storage: &dyn AuthStorage,
+        options: &ResolveOptions<'_>,
+    ) -> Result<Option<ResolvedAuth>, ResolveError> {
+        let env = options.env;
+        let ephemeral_mode = options.store_mode == CredentialStoreMode::Ephemeral;
+        match self {
+            Self::EnvApiKey => {
+                if !options.enable_codex_api_key_env {
+                    return Ok(None);
+                }
+                let Some(key) = env(CODEX_API_KEY_ENV_VAR).filter(|key| !key.trim().is_empty())
+                else {
+                    return Ok(None);
+                };
+                let source = CredentialSource::Env(CODEX_API_KEY_ENV_VAR);
+                let auth =
+                    CodexAuth::from_api_key(SecretString::new(key.trim())).map_err(|problem| {
+                        ResolveError::Unusable {
+                            source_name: source.clone(),
+                            problem,
+                        }
+                    })?;
+                Ok(Some(ResolvedAuth { auth, source }))
+            }
+            Self::InMemory => {
+                match EphemeralAuthStorage::new(options.codex_home).load_with_location()? {
+                    Some(loaded) => {
+                        from_document(loaded.document, CredentialSource::Ephemeral).map(Some)
+                    }
+                    None => Ok(None),
+                }
+            }
+            Self::EnvAccessToken if ephemeral_mode => Ok(None),
+            Self::EnvAccessToken => {
+                for name in self.env_vars().iter().copied() {
+                    let Some(token) = env(name).map(|t| t.trim().to_owned()) else {
+                        continue;
+                    };
+                    if token.is_empty() {
+                        continue;
+                    }
+                    let source = CredentialSource::Env(name);
+                    // Issue 19: `at-…` is a personal access token (hydrated by the
+                    // manager), anything else an agent identity JWT.
+                    let auth =
+                        match crate::personal_access_token::classify_codex_access_token(&token) {
+                            AccessTokenKind::PersonalAccessToken => {
+                                CodexAuth::from_personal_access_token(SecretString::new(token))
+                            }
+                            AccessTokenKind::AgentIdentityJwt => {
+                                CodexAuth::from_agent_identity_jwt(SecretString::new(token))
+                            }
+                        }
+                        .map_err(|problem| ResolveError::Unusable {
+                            source_name: source.clone(),
+                            problem,
+                        })?;
+                    return Ok(Some(ResolvedAuth { auth, source }));
+                }
+                Ok(None)
+            }
+            Self::ConfiguredStore if ephemeral_mode => Ok(None),
+            Self::ConfiguredStore => match storage.load_with_location()? {
+                Some(loaded) => {
+                    let source = CredentialSource::from_location(loaded.location);
+                    from_document(loaded.document, source).map(Some)
+                }
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+/// Resolves the credentials to use by walking [`CREDENTIAL_CHAIN`]; the first
+/// source that loads wins and [`ResolvedAuth::source`] says which:
 ///
 /// 1. `CODEX_API_KEY` (trimmed, non-empty), only if
 ///    `enable_codex_api_key_env`;
@@ -127,59 +269,12 @@ pub fn resolve_credentials(
     storage: &dyn AuthStorage,
     options: &ResolveOptions<'_>,
 ) -> Result<Option<ResolvedAuth>, ResolveError> {
-    let env = options.env;
-    if options.enable_codex_api_key_env
-        && let Some(key) = env(CODEX_API_KEY_ENV_VAR)
-        && !key.trim().is_empty()
-    {
-        let source = CredentialSource::Env(CODEX_API_KEY_ENV_VAR);
-        let auth = CodexAuth::from_api_key(SecretString::new(key.trim())).map_err(|problem| {
-            ResolveError::Unusable {
-                source_name: source.clone(),
-                problem,
-            }
-        })?;
-        return Ok(Some(ResolvedAuth { auth, source }));
-    }
-
-    if let Some(loaded) = EphemeralAuthStorage::new(options.codex_home).load_with_location()? {
-        return from_document(loaded.document, CredentialSource::Ephemeral).map(Some);
-    }
-    if options.store_mode == CredentialStoreMode::Ephemeral {
-        return Ok(None);
-    }
-
-    for name in [CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR] {
-        let Some(token) = env(name).map(|t| t.trim().to_owned()) else {
-            continue;
-        };
-        if token.is_empty() {
-            continue;
+    for source in CREDENTIAL_CHAIN {
+        if let Some(resolved) = source.load(storage, options)? {
+            return Ok(Some(resolved));
         }
-        let source = CredentialSource::Env(name);
-        // issue 19: `at-…` is a personal access token (hydrated by the manager), else a JWT.
-        let auth = match crate::personal_access_token::classify_codex_access_token(&token) {
-            AccessTokenKind::PersonalAccessToken => {
-                CodexAuth::from_personal_access_token(SecretString::new(token))
-            }
-            AccessTokenKind::AgentIdentityJwt => {
-                CodexAuth::from_agent_identity_jwt(SecretString::new(token))
-            }
-        }
-        .map_err(|problem| ResolveError::Unusable {
-            source_name: source.clone(),
-            problem,
-        })?;
-        return Ok(Some(ResolvedAuth { auth, source }));
     }
-
-    match storage.load_with_location()? {
-        Some(loaded) => {
-            let source = CredentialSource::from_location(loaded.location);
-            from_document(loaded.document, source).map(Some)
-        }
-        None => Ok(None),
-    }
+    Ok(None)
 }
 
 fn from_document(
@@ -192,5 +287,55 @@ fn from_document(
             source_name: source,
             problem,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_reads_the_variables_in_precedence_order() {
+        assert_eq!(
+            credential_env_vars().collect::<Vec<_>>(),
+            [
+                CODEX_API_KEY_ENV_VAR,
+                CODEX_ACCESS_TOKEN_ENV_VAR,
+                CODEX_AGENT_IDENTITY_ENV_VAR
+            ]
+        );
+    }
+
+    #[test]
+    fn each_source_says_not_loaded_and_the_next_is_tried() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let storage = EphemeralAuthStorage::new(home.path());
+        let env =
+            |name: &str| (name == CODEX_API_KEY_ENV_VAR).then(|| "sk-chain-test-1".to_owned());
+        let mut options = ResolveOptions {
+            codex_home: home.path(),
+            store_mode: CredentialStoreMode::File,
+            enable_codex_api_key_env: false,
+            env: &env,
+        };
+        for source in CREDENTIAL_CHAIN {
+            assert!(
+                source.load(&storage, &options).expect("load").is_none(),
+                "{source:?}"
+            );
+        }
+        assert!(
+            resolve_credentials(&storage, &options)
+                .expect("resolve")
+                .is_none()
+        );
+        options.enable_codex_api_key_env = true;
+        let resolved = resolve_credentials(&storage, &options)
+            .expect("resolve")
+            .expect("the API key wins");
+        assert_eq!(
+            resolved.source,
+            CredentialSource::Env(CODEX_API_KEY_ENV_VAR)
+        );
     }
 }

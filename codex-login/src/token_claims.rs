@@ -5,7 +5,6 @@
 //! claims (email, plan, account, expiry) are read. Agent identity JWTs are
 //! verified elsewhere (`codex-agent-identity`) before they are trusted.
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -30,7 +29,9 @@ pub enum JwtDecodeError {
 }
 
 /// Decodes the payload (middle segment) of a compact JWT without checking
-/// its signature.
+/// its signature (`jsonwebtoken::dangerous::insecure_decode_claims`; the
+/// header is not read, as upstream). A JWT must have three non-empty
+/// segments; padding after the payload is tolerated.
 pub fn decode_jwt_payload(jwt: &str) -> Result<Map<String, Value>, JwtDecodeError> {
     let mut parts = jwt.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
@@ -41,13 +42,18 @@ pub fn decode_jwt_payload(jwt: &str) -> Result<Map<String, Value>, JwtDecodeErro
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(JwtDecodeError::Format);
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| JwtDecodeError::Base64)?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(JwtDecodeError::Json),
-    }
+    let unpadded = payload.trim_end_matches('=');
+    let token = if unpadded.len() == payload.len() {
+        std::borrow::Cow::Borrowed(jwt)
+    } else {
+        std::borrow::Cow::Owned(format!("{header}.{unpadded}.{signature}"))
+    };
+    jsonwebtoken::dangerous::insecure_decode_claims::<Map<String, Value>>(token.as_bytes()).map_err(
+        |err| match err.kind() {
+            jsonwebtoken::errors::ErrorKind::Base64(_) => JwtDecodeError::Base64,
+            _ => JwtDecodeError::Json,
+        },
+    )
 }
 
 /// The `exp` claim of a JWT, when it has one and is decodable.
@@ -306,6 +312,7 @@ impl AgentIdentityClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn jwt(payload: &Value) -> String {
         let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);

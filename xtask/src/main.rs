@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod man;
+mod module_cycles;
 mod shape;
 
 use anyhow::{Context, bail};
@@ -17,7 +18,8 @@ tasks:
           the same request to the emulator (release builds); writes
           docs/PERFORMANCE.md (BENCH_CODEX_BIN=<binary>: time that one, no write)
   man     write the codex man pages (roff) to target/man, or to the given directory
-  check-shape  root export counts, file lengths and module cycles (issue 16)";
+  check-shape  root export counts, file lengths, module cycles, codex-login without default features (issue 16)
+  module-cycles [CRATE...]  cycles between top-level modules from cargo-modules' graph (needs cargo-modules 0.27)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -35,6 +37,7 @@ fn main() -> anyhow::Result<()> {
             man::run(&root, &target, args.next())
         }
         "check-shape" => shape::run(&workspace_root()?),
+        "module-cycles" => module_cycles::run(&workspace_root()?, args.collect()),
         "measure-rss" => bench::measure_rss(args),
         "" | "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -5,6 +5,8 @@
 //! - No non-test `.rs` file under `src/` over [`MAX_FILE_LINES`] lines.
 //! - No import cycle between the top-level modules of a crate (a module
 //!   depends on `m` when its non-test text names `crate::m`).
+//! - `codex-login --no-default-features` has neither axum nor webbrowser in
+//!   its normal dependency tree (`cargo tree`).
 //!
 //! The (crate, rule) pairs in [`KNOWN_OPEN`] are reported but do not fail the
 //! check: that part of the reshape (issue 16, codex-login / codex-cli) is
@@ -35,6 +37,8 @@ pub enum Rule {
     FileLength,
     /// No module cycle (crates in [`ACYCLIC`]).
     ModuleCycle,
+    /// Optional packages stay out without default features ([`WITHOUT_DEFAULT_FEATURES`]).
+    Features,
 }
 
 /// Rules whose violations are reported, not failed, for a crate: issue 16 is
@@ -45,12 +49,53 @@ pub const KNOWN_OPEN: [(&str, Rule); 2] = [
 ];
 
 /// Crates whose module graph must be acyclic.
-pub const ACYCLIC: [&str; 4] = [
+pub const ACYCLIC: [&str; 6] = [
+    "codex-login",
+    "codex-cli",
     "codex-agent-identity",
     "codex-backend-client",
     "codex-auth-provider",
     "codex-emulator",
 ];
+
+/// Crates that must build without these packages in their normal dependency
+/// tree when their default features are off (`cargo tree --no-default-features`).
+pub const WITHOUT_DEFAULT_FEATURES: [(&str, &[&str]); 1] =
+    [("codex-login", &["axum", "webbrowser"])];
+
+/// The `packages` found in `krate`'s normal dependency tree without default features.
+pub fn packages_without_default_features(
+    root: &Path,
+    krate: &str,
+    packages: &[&str],
+) -> anyhow::Result<Vec<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["tree", "--locked", "--offline", "-p", krate])
+        .args(["--no-default-features", "-e", "normal", "--prefix", "none"])
+        .output()?;
+    if !output.status.success() {
+        bail!(
+            "cargo tree -p {krate} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(tree_contains(
+        &String::from_utf8_lossy(&output.stdout),
+        packages,
+    ))
+}
+
+/// The `packages` named in `cargo tree --prefix none` output (`name vX.Y.Z ...` lines).
+fn tree_contains(tree: &str, packages: &[&str]) -> Vec<String> {
+    let found: BTreeSet<&str> = tree
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| packages.contains(name))
+        .collect();
+    found.into_iter().map(str::to_owned).collect()
+}
 
 /// Runs every check under `root`; errors when a crate breaks a rule not in [`KNOWN_OPEN`] for it.
 pub fn run(root: &Path) -> anyhow::Result<()> {
@@ -94,6 +139,23 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 krate,
                 Rule::ModuleCycle,
                 format!("module cycle: {}", cycle.join(" -> ")),
+            );
+        }
+    }
+    for (krate, banned) in WITHOUT_DEFAULT_FEATURES {
+        let found = packages_without_default_features(root, krate, banned)?;
+        println!(
+            "{krate} --no-default-features: none of {banned:?} in the tree: {}",
+            found.is_empty()
+        );
+        if !found.is_empty() {
+            report(
+                krate,
+                Rule::Features,
+                format!(
+                    "--no-default-features still depends on {}",
+                    found.join(", ")
+                ),
             );
         }
     }
@@ -206,13 +268,8 @@ fn module_cycle(src: &Path) -> anyhow::Result<Option<Vec<String>>> {
         let text = std::fs::read_to_string(&file)?;
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         let deps = graph.entry(module.clone()).or_default();
-        for (index, _) in code.match_indices("crate::") {
-            let rest = &code[index + "crate::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
-                .collect();
-            if !name.is_empty() && name != module {
+        for name in crate_paths(code) {
+            if name != module {
                 deps.insert(name);
             }
         }
@@ -224,6 +281,48 @@ fn module_cycle(src: &Path) -> anyhow::Result<Option<Vec<String>>> {
         }
     }
     Ok(None)
+}
+
+/// The top-level modules named by `crate::` paths in `code`, comments left
+/// out: `crate::a::X` names `a`, `crate::{a::X, b}` names `a` and `b`.
+fn crate_paths(code: &str) -> BTreeSet<String> {
+    let is_ident = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    let mut names = BTreeSet::new();
+    for line in code.lines() {
+        let line = line.split("//").next().unwrap_or_default();
+        for (index, _) in line.match_indices("crate::") {
+            let rest = &line[index + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                // Top-level names of the group: each follows `{` or a `,` at depth 0.
+                let mut depth = 0usize;
+                let mut expect_name = true;
+                for (offset, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => expect_name = true,
+                        c if expect_name && is_ident(c) => {
+                            let name: String = group[offset..]
+                                .chars()
+                                .take_while(|c| is_ident(*c))
+                                .collect();
+                            names.insert(name);
+                            expect_name = false;
+                        }
+                        c if c.is_whitespace() => {}
+                        _ => expect_name = false,
+                    }
+                }
+            } else {
+                let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+                if !name.is_empty() {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    names
 }
 
 fn find_back_to(
@@ -258,6 +357,44 @@ mod tests {
     fn counts_use_lists_modules_and_items() {
         let lib = "mod private;\npub use a::{One, Two,\n    three};\npub use b::Four;\npub mod five;\npub fn six() {}\n";
         assert_eq!(count_root_exports(lib), 6);
+    }
+
+    #[test]
+    fn finds_packages_in_a_tree() {
+        let tree =
+            "codex-login v0.1.0 (/w/codex-login)\naxum v0.8.9\naxum-core v0.5.0\nurl v2.5.0\n";
+        assert_eq!(tree_contains(tree, &["axum", "webbrowser"]), ["axum"]);
+        assert!(tree_contains("url v2.5.0\naxum-core v0.5.0\n", &["axum"]).is_empty());
+    }
+
+    #[test]
+    fn codex_login_without_default_features_has_no_browser_server() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        assert_eq!(
+            packages_without_default_features(root, "codex-login", &["axum", "webbrowser"])
+                .unwrap(),
+            Vec::<String>::new()
+        );
+        // And the check can fail: with default features both are there.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let output = std::process::Command::new(cargo)
+            .current_dir(root)
+            .args(["tree", "--locked", "--offline", "-p", "codex-login"])
+            .args(["-e", "normal", "--prefix", "none"])
+            .output()
+            .unwrap();
+        let tree = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            tree_contains(&tree, &["axum", "webbrowser"]),
+            ["axum", "webbrowser"]
+        );
+    }
+
+    #[test]
+    fn reads_grouped_paths_and_skips_comments() {
+        let code = "use crate::{exit, term::{self, Style}};\n// see crate::docs\nuse crate::a::B; // crate::c\n";
+        let names: Vec<String> = crate_paths(code).into_iter().collect();
+        assert_eq!(names, ["a", "exit", "term"]);
     }
 
     #[test]

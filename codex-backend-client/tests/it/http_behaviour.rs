@@ -250,6 +250,13 @@ async fn auth_source_failure_sends_nothing() {
     let err = client.get_usage().await.unwrap_err();
     assert!(matches!(err, BackendError::Auth { .. }), "{err}");
     assert!(err.to_string().contains("sign in again"), "{err}");
+    // The kind and the source error travel with it, not just text.
+    assert_eq!(
+        err.auth_kind(),
+        Some(codex_auth_provider::AuthErrorKind::NeedsLogin)
+    );
+    let source = std::error::Error::source(&err).expect("the auth source error");
+    assert!(source.to_string().contains("sign in again"), "{source}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 

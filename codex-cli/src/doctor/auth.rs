@@ -8,8 +8,7 @@ use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::EnvLookup;
 use codex_login::resolution::{
-    CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR, CODEX_API_KEY_ENV_VAR,
-    CredentialSource, ResolveOptions,
+    CODEX_API_KEY_ENV_VAR, CredentialSource, ResolveOptions, credential_env_vars,
 };
 use codex_login::storage::{
     AuthStorage, CredentialStoreMode, KeyringAuthStorage, OsKeyring, storage_for_mode,
@@ -48,13 +47,9 @@ pub fn credentials(config: &CodexConfig, env: EnvLookup<'_>) -> Check {
         "auth storage mode",
         format!("{:?}", config.credential_store).to_lowercase(),
     );
-    // Every source, whether or not it wins.
+    // Every variable of the credential chain, in its order, whether or not it wins.
     let mut present: Vec<String> = Vec::new();
-    for name in [
-        CODEX_API_KEY_ENV_VAR,
-        CODEX_ACCESS_TOKEN_ENV_VAR,
-        CODEX_AGENT_IDENTITY_ENV_VAR,
-    ] {
+    for name in credential_env_vars() {
         let value = env(name).filter(|value| !value.trim().is_empty());
         let shown = match (&value, name) {
             (None, _) => "not set".to_owned(),

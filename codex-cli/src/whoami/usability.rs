@@ -3,9 +3,8 @@
 
 use chrono::Utc;
 use codex_login::CodexAuth;
-use codex_login::RefreshTokenError;
 use codex_login::auth_dot_json::AuthMode;
-use codex_login::refresh_failure_record::recorded_failure;
+use codex_login::refresh_failure_record::{RecordedFailure, recorded_failure};
 use codex_login::resolution::CredentialSource;
 use std::path::Path;
 
@@ -60,7 +59,7 @@ fn refused_for_good(
     }
     let refresh_token = auth.refresh_token().filter(|token| !token.is_empty())?;
     match recorded_failure(codex_home, refresh_token)? {
-        RefreshTokenError::Permanent { message, .. } => Some(format!(
+        RecordedFailure::Permanent { message, .. } => Some(format!(
             "The last refresh of the stored login was refused: {message}"
         )),
         _ => None,

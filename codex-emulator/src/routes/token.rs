@@ -20,8 +20,8 @@ use crate::ids::opaque_token;
 use crate::listener::ConnectionHandle;
 use crate::protocol::{CLIENT_ID, ID_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, now_secs, s256_challenge};
 use crate::shared::Shared;
+use crate::shared::token_issuance::TokenSet;
 use crate::stats::Counters;
-use crate::token_issuance::TokenSet;
 use crate::world::RefreshState;
 
 /// `POST /oauth/token`: dispatches on content type and grant.

@@ -11,8 +11,8 @@ use crate::auth_dot_json::{
     AgentIdentityRecord as StoredRecord, AuthDotJson, AuthMode, StoredAgentIdentity,
 };
 use crate::auth_lock::AuthFileLock;
-use crate::auth_manager::same_identity;
 use crate::codex_auth::CodexAuth;
+use crate::codex_auth::same_identity;
 use crate::storage::{SharedAuthStorage, StorageError};
 use codex_agent_identity::{
     Abom, AgentAssertionAuth, AgentIdentityRecord, ChatGptIdentityBinding, RegistrationClient,

@@ -37,6 +37,17 @@ pub enum AgentIdentityError {
 }
 
 impl AgentIdentityError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        use codex_auth_provider::AuthErrorKind;
+        match self {
+            _ if self.requires_new_login() => AuthErrorKind::NeedsLogin,
+            Self::Storage(_) => AuthErrorKind::Storage,
+            Self::Config(_) => AuthErrorKind::Config,
+            _ => AuthErrorKind::Transient,
+        }
+    }
+
     /// Whether the identity itself was refused (bad or expired JWT, foreign
     /// workspace, refused registration, unusable key), so a new login is needed.
     pub fn requires_new_login(&self) -> bool {

@@ -14,19 +14,18 @@
 //!   to its account and user, stored beside the tokens.
 
 mod chatgpt_opt_in;
-mod endpoints;
 mod error;
 mod options;
 mod record_conversion;
 mod run_task;
 mod workspace;
 
-pub(crate) use chatgpt_opt_in::{
-    BootstrapContext, BootstrapOutcome, bootstrap_chatgpt_identity, replace_chatgpt_run_task,
-};
-pub use endpoints::{
+pub use crate::endpoints::{
     AUTHAPI_BASE_URL_ENV_VAR, AgentIdentityEndpoints, JWKS_BASE_URL_ENV_VAR,
     authapi_base_url_for_issuer, jwks_base_url_for_chatgpt,
+};
+pub(crate) use chatgpt_opt_in::{
+    BootstrapContext, BootstrapOutcome, bootstrap_chatgpt_identity, replace_chatgpt_run_task,
 };
 pub use error::AgentIdentityError;
 pub use options::{AGENT_VERSION, AgentIdentityOptions, DEFAULT_SESSION_SOURCE};

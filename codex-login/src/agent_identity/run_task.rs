@@ -2,9 +2,9 @@
 //! JWKS (when it came from one), then register its run task. There is no
 //! Bearer to fall back to, so running out of retries is an error.
 
-use super::endpoints::AgentIdentityEndpoints;
 use super::error::AgentIdentityError;
 use crate::codex_auth::CodexAuth;
+use crate::endpoints::AgentIdentityEndpoints;
 use codex_agent_identity::{
     AgentIdentityJwt, AgentKey, AgentRuntimeId, RegistrationClient, RetryPolicy, TaskId,
 };

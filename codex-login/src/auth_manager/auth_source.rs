@@ -7,24 +7,17 @@ impl AuthSource for AuthManager {
         Box::pin(async move {
             match self.try_auth().await {
                 Ok(Some(auth)) => Ok(auth.provider()),
-                Ok(None) => Err(AuthSourceError::NotLoggedIn(
+                Ok(None) => Err(AuthSourceError::new(
+                    AuthErrorKind::NotLoggedIn,
                     self.load_error()
                         .unwrap_or_else(|| "Not logged in".to_owned()),
                 )),
-                Err(RefreshTokenError::AgentIdentity(err)) => {
-                    // Never hand out a snapshot that cannot sign, nor Bearer
-                    // after a hard agent identity failure.
-                    Err(if err.requires_new_login() {
-                        AuthSourceError::ReauthRequired(err.to_string())
-                    } else if matches!(err, AgentIdentityError::Storage(_)) {
-                        AuthSourceError::Storage(err.to_string())
-                    } else {
-                        AuthSourceError::Transient(err.to_string())
-                    })
-                }
-                Err(RefreshTokenError::Guard(GuardError::Restricted(err))) => {
-                    Err(AuthSourceError::ReauthRequired(err.to_string()))
-                }
+                // Never hand out a snapshot that cannot sign, nor Bearer after a hard agent
+                // identity failure; never use credentials a restriction forbids.
+                Err(
+                    err @ (RefreshTokenError::AgentIdentity(_)
+                    | RefreshTokenError::Guard(GuardError::Restricted(_))),
+                ) => Err(AuthSourceError::new(err.kind(), err)),
                 Err(err) => {
                     // A still-valid access token keeps working through a
                     // failed proactive refresh.
@@ -35,19 +28,7 @@ impl AuthSource for AuthManager {
                         tracing::warn!("using the current access token; refresh failed: {err}");
                         return Ok(auth.provider());
                     }
-                    Err(match err {
-                        RefreshTokenError::Permanent { message, .. } => {
-                            AuthSourceError::ReauthRequired(message)
-                        }
-                        err @ RefreshTokenError::Guard(_) if err.requires_new_login() => {
-                            AuthSourceError::ReauthRequired(err.to_string())
-                        }
-                        RefreshTokenError::Transient(message)
-                        | RefreshTokenError::OutcomeUnknown(message) => {
-                            AuthSourceError::Transient(message)
-                        }
-                        other => AuthSourceError::Storage(other.to_string()),
-                    })
+                    Err(AuthSourceError::new(err.kind(), err))
                 }
             }
         })

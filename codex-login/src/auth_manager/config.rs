@@ -37,7 +37,7 @@ pub struct AuthManagerConfig {
     /// ChatGPT login and on every refresh answer.
     pub forced_chatgpt_workspace_ids: Vec<String>,
     /// `forced_login_method`, enforced on every use.
-    pub forced_login_method: Option<crate::flows::ForcedLoginMethod>,
+    pub forced_login_method: Option<crate::config::ForcedLoginMethod>,
     /// Endpoints, retries and failure memory for agent identities.
     pub agent_identity: AgentIdentityOptions,
     /// Issue 19: a workload identity session; when set, the manager uses only it (see

@@ -1,6 +1,8 @@
 //! The errors and outcomes of refresh and logout.
 
 use super::*;
+use crate::refresh_failure_record::RecordedFailure;
+use codex_auth_provider::AuthErrorKind;
 
 /// Why a refresh (or the reload guarding it) did not produce usable credentials.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -65,6 +67,19 @@ impl RefreshTokenError {
         }
     }
 
+    /// What kind of failure this is (the CLI's exit code follows it).
+    pub fn kind(&self) -> AuthErrorKind {
+        match self {
+            Self::Permanent { .. } => AuthErrorKind::NeedsLogin,
+            Self::Transient(_) | Self::OutcomeUnknown(_) => AuthErrorKind::Transient,
+            Self::Storage(err) => err.kind(),
+            Self::Lock(err) => err.kind(),
+            Self::Config(_) => AuthErrorKind::Config,
+            Self::AgentIdentity(err) => err.kind(),
+            Self::Guard(err) => err.kind(),
+        }
+    }
+
     /// Whether a new login is needed.
     pub fn requires_new_login(&self) -> bool {
         match self {
@@ -72,6 +87,32 @@ impl RefreshTokenError {
             Self::AgentIdentity(err) => err.requires_new_login(),
             Self::Guard(err) => err.requires_new_login(),
             _ => false,
+        }
+    }
+}
+
+impl RefreshTokenError {
+    /// What the refresh-failure record keeps for this error: permanent refusals, unknown
+    /// outcomes, and answers a guard refused to save (the token may be spent: recorded as
+    /// an unknown outcome). Other errors are not recorded.
+    pub(crate) fn to_record(&self) -> Option<RecordedFailure> {
+        match self {
+            Self::OutcomeUnknown(message) => Some(RecordedFailure::OutcomeUnknown(message.clone())),
+            Self::Permanent { reason, message } => Some(RecordedFailure::Permanent {
+                reason: *reason,
+                message: message.clone(),
+            }),
+            Self::Guard(guard) => Some(RecordedFailure::OutcomeUnknown(guard.to_string())),
+            _ => None,
+        }
+    }
+}
+
+impl From<RecordedFailure> for RefreshTokenError {
+    fn from(failure: RecordedFailure) -> Self {
+        match failure {
+            RecordedFailure::OutcomeUnknown(message) => Self::OutcomeUnknown(message),
+            RecordedFailure::Permanent { reason, message } => Self::Permanent { reason, message },
         }
     }
 }

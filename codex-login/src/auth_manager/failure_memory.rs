@@ -37,6 +37,7 @@ impl AuthManager {
         .await
         .ok()
         .flatten()
+        .map(RefreshTokenError::from)
     }
 
     /// Records for every process that `refresh_token` must not be sent again.
@@ -50,11 +51,13 @@ impl AuthManager {
         if matches!(source, CredentialSource::Ephemeral) {
             return;
         }
+        let Some(failure) = error.to_record() else {
+            return;
+        };
         let home = self.codex_home.clone();
         let token = refresh_token.clone();
-        let error = error.clone();
         let written = tokio::task::spawn_blocking(move || {
-            crate::refresh_failure_record::record_failure(&home, &token, &error)
+            crate::refresh_failure_record::record_failure(&home, &token, &failure)
         })
         .await;
         match written {

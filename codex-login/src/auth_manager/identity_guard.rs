@@ -7,12 +7,12 @@
 use codex_auth_provider::SecretString;
 
 use crate::codex_auth::CodexAuth;
-use crate::flows::restrictions::LoginRestrictionError;
 use crate::issuer_guard::{
     ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token, minting_issuer,
 };
 use crate::refresh::RefreshedTokens;
 use crate::resolution::CredentialSource;
+use crate::restrictions::LoginRestrictionError;
 use crate::token_claims::{IdTokenClaims, decode_jwt_payload};
 
 use super::save_rescue::RefreshNotSaved;
@@ -38,6 +38,17 @@ pub enum GuardError {
 }
 
 impl GuardError {
+    /// What kind of failure this is: a restriction, a new login, or (a failed save that
+    /// spent no token) a storage failure.
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        use codex_auth_provider::AuthErrorKind;
+        match self {
+            Self::Restricted(_) => AuthErrorKind::Restricted,
+            _ if self.requires_new_login() => AuthErrorKind::NeedsLogin,
+            _ => AuthErrorKind::Storage,
+        }
+    }
+
     /// Whether a new login is needed (all but a failed save that spent no token).
     pub fn requires_new_login(&self) -> bool {
         match self {

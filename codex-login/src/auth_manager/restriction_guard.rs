@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::auth_dot_json::AuthMode;
-use crate::flows::restrictions::{
+use crate::restrictions::{
     LoginRestrictionError, LoginRestrictions, RestrictionTarget, check_restrictions,
     clear_all_stores,
 };

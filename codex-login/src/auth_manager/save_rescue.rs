@@ -24,7 +24,7 @@ use std::time::Duration;
 use codex_auth_provider::SecretString;
 
 use crate::auth_dot_json::AuthDotJson;
-use crate::refresh_failure_record::record_failure;
+use crate::refresh_failure_record::{RecordedFailure, record_failure};
 use crate::resolution::CredentialSource;
 use crate::storage::{SharedAuthStorage, StorageError, StoreLocation};
 
@@ -133,7 +133,7 @@ async fn protect_spent_token(
     codex_home: &Path,
     refresh_token: &SecretString,
 ) -> SpentTokenGuard {
-    let record = RefreshTokenError::OutcomeUnknown(not_saved_message(
+    let record = RecordedFailure::OutcomeUnknown(not_saved_message(
         "an earlier save failed",
         SpentTokenGuard::Recorded,
     ));

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::flows::restrictions::{LoginRestrictionError, LoginRestrictions, check_restrictions};
+use crate::restrictions::{LoginRestrictionError, LoginRestrictions, check_restrictions};
 use crate::workload_identity::{WorkloadIdentity, WorkloadIdentityError, WorkloadToken};
 
 use super::*;

@@ -6,13 +6,13 @@ use tracing::info;
 
 use super::persist::{CredentialTarget, PersistError, save_document};
 use super::replaced_login::{ReplacedLoginRevocation, revoke_replaced_login};
-use super::restrictions::{
-    ForcedLoginMethod, LoginKind, LoginMethodDisabled, ensure_login_method_allowed,
-};
 use crate::agent_identity::{AgentWorkspaceError, check_agent_workspace};
 use crate::auth_dot_json::AuthDotJson;
 use crate::config::CodexConfig;
 use crate::http_client::HttpClientFactory;
+use crate::restrictions::{
+    ForcedLoginMethod, LoginKind, LoginMethodDisabled, ensure_login_method_allowed,
+};
 
 /// Why an API key could not be saved.
 #[derive(Debug, thiserror::Error)]

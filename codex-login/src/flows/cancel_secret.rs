@@ -37,6 +37,7 @@ pub fn read_cancel_secret(codex_home: &Path, port: u16) -> Option<SecretString> 
 }
 
 /// The secret of one running login server; dropping it removes its file (when it is still ours).
+#[cfg_attr(not(feature = "browser-login"), allow(dead_code))] // used by the browser login server
 pub(crate) struct PublishedCancelSecret {
     secret: SecretString,
     file: Option<PathBuf>,
@@ -50,6 +51,7 @@ impl std::fmt::Debug for PublishedCancelSecret {
     }
 }
 
+#[cfg_attr(not(feature = "browser-login"), allow(dead_code))] // used by the browser login server
 impl PublishedCancelSecret {
     /// A fresh secret, written to [`cancel_secret_path`]. When the file cannot be written the
     /// secret stays in memory only: the login works, only a newer login cannot cancel it.
@@ -87,6 +89,7 @@ impl Drop for PublishedCancelSecret {
 }
 
 /// Why a `/cancel` request was refused.
+#[cfg_attr(not(feature = "browser-login"), allow(dead_code))] // used by the browser login server
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CancelRefusal {
     /// A browser marked it as coming from another site (`Origin`, `Sec-Fetch-Site`).
@@ -96,6 +99,7 @@ pub(crate) enum CancelRefusal {
 }
 
 /// Checks a `/cancel` request: no browser cross-site markers, and the right secret.
+#[cfg_attr(not(feature = "browser-login"), allow(dead_code))] // used by the browser login server
 pub(crate) fn check_cancel_request(
     secret: &SecretString,
     headers: &http::HeaderMap,

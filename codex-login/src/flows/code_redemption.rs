@@ -29,6 +29,8 @@ pub(crate) struct RedemptionContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ApiKeyExchange {
     /// Browser login: best effort, a failure is ignored.
+    #[cfg_attr(not(feature = "browser-login"), allow(dead_code))]
+    // used by the browser login server
     BestEffort,
     /// Device-code login: never.
     Skip,
@@ -38,6 +40,8 @@ pub(crate) enum ApiKeyExchange {
 #[derive(Debug, Clone)]
 pub(crate) struct RedeemedLogin {
     pub claims: LoginClaims,
+    #[cfg_attr(not(feature = "browser-login"), allow(dead_code))]
+    // used by the browser login server
     pub api_key_obtained: bool,
 }
 

@@ -3,8 +3,7 @@
 //! result separately.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use codex_auth_provider::SecretString;
@@ -22,12 +21,10 @@ use crate::issuer_guard::{ForeignIssuerError, TokenUse, ensure_minting_issuer, m
 use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
 use crate::secret_scrub::{SentSecrets, read_error_body};
 use crate::storage::{
-    CredentialStoreMode, EphemeralAuthStorage, FileAuthStorage, SharedAuthStorage, StorageError,
-    storage_for_mode,
+    CredentialStoreMode, SharedAuthStorage, StorageError, storage_for_mode, stores_to_clear,
 };
 
-/// Env var that replaces the revoke endpoint.
-pub const REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
+pub use crate::endpoints::{REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR, revoke_endpoint};
 /// How long a revoke request may take.
 pub const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -84,25 +81,6 @@ impl LogoutOptions {
 /// [`crate::config::load_config`] with [`revoke_endpoint`]'s rules).
 pub fn revoke_url_for_config(config: &CodexConfig) -> String {
     config.revoke_token_url.clone()
-}
-
-/// The revoke endpoint: the explicit override, else the refresh override's origin with path
-/// `/oauth/revoke` (query dropped), else `<issuer>/oauth/revoke`.
-pub fn revoke_endpoint(
-    revoke_override: Option<&str>,
-    refresh_override: Option<&str>,
-    issuer: &str,
-) -> String {
-    if let Some(url) = revoke_override {
-        return url.to_owned();
-    }
-    if let Some(mut refresh) = refresh_override.and_then(|raw| Url::parse(raw).ok()) {
-        refresh.set_path("/oauth/revoke");
-        refresh.set_query(None);
-        refresh.set_fragment(None);
-        return refresh.to_string();
-    }
-    format!("{}/oauth/revoke", issuer.trim_end_matches('/'))
 }
 
 /// Which token a revocation used.
@@ -229,22 +207,6 @@ pub(crate) fn revocation_target(document: &AuthDotJson) -> Result<RevocationTarg
         });
     }
     Err("the stored ChatGPT login has empty tokens".to_owned())
-}
-
-/// The stores a logout (or a restriction violation) clears: the in-memory store, the
-/// `configured` store, and `auth.json` (which a keyring or auto store may have fallen back to).
-pub(crate) fn stores_to_clear(
-    codex_home: &Path,
-    configured: SharedAuthStorage,
-) -> Vec<SharedAuthStorage> {
-    let mut stores: Vec<SharedAuthStorage> = vec![
-        Arc::new(EphemeralAuthStorage::new(codex_home)),
-        configured.clone(),
-    ];
-    if configured.mode() != CredentialStoreMode::File {
-        stores.push(Arc::new(FileAuthStorage::new(codex_home)));
-    }
-    stores
 }
 
 /// Reads the stored login and clears every store, all while holding `auth.json.lock`.

@@ -10,13 +10,11 @@
 
 pub mod layout;
 pub mod list;
-pub mod logout;
 pub mod name;
 pub mod storage;
 pub mod switch;
 
 pub use list::{ProfileHealth, ProfileSummary, list_profiles};
-pub use logout::{ProfileLogout, logout_all, logout_profile};
 pub use name::{MAX_PROFILE_NAME_CHARS, ProfileName, ProfileNameError, default_profile_name};
 pub use storage::ProfileAuthStorage;
 pub use switch::{SwitchOutcome, forget_active_name, rename_profile, switch_profile};

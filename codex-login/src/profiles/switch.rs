@@ -240,7 +240,7 @@ fn fresh_name(codex_home: &Path, document: &crate::AuthDotJson) -> ProfileName {
     })
 }
 
-pub(super) fn refuse_ephemeral(mode: CredentialStoreMode) -> Result<(), ProfileError> {
+pub(crate) fn refuse_ephemeral(mode: CredentialStoreMode) -> Result<(), ProfileError> {
     if mode == CredentialStoreMode::Ephemeral {
         return Err(ProfileError::Ephemeral);
     }

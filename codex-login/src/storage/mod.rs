@@ -171,6 +171,13 @@ pub enum StorageError {
     },
 }
 
+impl StorageError {
+    /// What kind of failure this is (always a storage failure).
+    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
+        codex_auth_provider::AuthErrorKind::Storage
+    }
+}
+
 /// A credential store.
 pub trait AuthStorage: Send + Sync + fmt::Debug {
     /// Which backend this is.
@@ -239,4 +246,20 @@ pub(crate) fn parse_document(
         Ok(document) => Ok(LoadedAuth { document, location }),
         Err(problem) => Err(StorageError::Malformed { location, problem }),
     }
+}
+
+/// The stores a logout (or a restriction violation) clears: the in-memory store, the
+/// `configured` store, and `auth.json` (which a keyring or auto store may have fallen back to).
+pub(crate) fn stores_to_clear(
+    codex_home: &Path,
+    configured: SharedAuthStorage,
+) -> Vec<SharedAuthStorage> {
+    let mut stores: Vec<SharedAuthStorage> = vec![
+        Arc::new(EphemeralAuthStorage::new(codex_home)),
+        configured.clone(),
+    ];
+    if configured.mode() != CredentialStoreMode::File {
+        stores.push(Arc::new(FileAuthStorage::new(codex_home)));
+    }
+    stores
 }

@@ -10,7 +10,7 @@ use crate::agent_support;
 use agent_support::*;
 use codex_agent_identity::{RegistrationError, RegistrationFailureCache};
 use codex_auth_provider::headers::AUTHORIZATION;
-use codex_auth_provider::{AuthSource, AuthSourceError, SharedAuthSource};
+use codex_auth_provider::{AuthErrorKind, AuthSource, SharedAuthSource};
 use codex_backend_client::BackendClient;
 use codex_emulator::{EmulatorHandle, Faults, SeedAccount, StatusOverride};
 use codex_login::agent_identity::AgentIdentityError;
@@ -271,7 +271,7 @@ async fn a_refused_registration_is_a_hard_error() {
     let source: &dyn AuthSource = manager.as_ref();
     assert!(matches!(
         source.current_provider().await.unwrap_err(),
-        AuthSourceError::ReauthRequired(message) if message.contains("403")
+        err if err.kind() == AuthErrorKind::NeedsLogin && err.to_string().contains("403")
     ));
     assert_eq!(
         emulator.stats().faults_injected,

@@ -11,7 +11,7 @@ use crate::agent_support;
 use agent_support::*;
 use codex_agent_identity::JwtError;
 use codex_auth_provider::headers::{AUTHORIZATION, CHATGPT_ACCOUNT_ID};
-use codex_auth_provider::{AuthSource, AuthSourceError, SecretString, SharedAuthSource};
+use codex_auth_provider::{AuthErrorKind, AuthSource, SecretString, SharedAuthSource};
 use codex_backend_client::BackendClient;
 use codex_emulator::{Faults, SeedAccount, StatusOverride};
 use codex_login::agent_identity::{AgentIdentityError, AgentWorkspaceError};
@@ -378,7 +378,7 @@ async fn stored_and_env_jwts_in_a_foreign_workspace_are_refused_before_task_regi
     let source: &dyn AuthSource = manager.as_ref();
     assert!(matches!(
         source.current_provider().await.unwrap_err(),
-        AuthSourceError::ReauthRequired(message) if message.contains("ws-allowed")
+        err if err.kind() == AuthErrorKind::NeedsLogin && err.to_string().contains("ws-allowed")
     ));
     assert_eq!(emulator.stats().task_registrations, 0);
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
@@ -460,6 +460,6 @@ async fn jwt_task_registration_that_runs_out_of_retries_is_strict() {
     let source: &dyn AuthSource = other.as_ref();
     assert!(matches!(
         source.current_provider().await.unwrap_err(),
-        AuthSourceError::Transient(_)
+        err if err.kind() == AuthErrorKind::Transient
     ));
 }

@@ -5,7 +5,7 @@
 use crate::core_support;
 
 use codex_auth_provider::headers::{AUTHORIZATION, CHATGPT_ACCOUNT_ID};
-use codex_auth_provider::{AuthSource, AuthSourceError, RecoveryOutcome, UnauthorizedContext};
+use codex_auth_provider::{AuthErrorKind, AuthSource, RecoveryOutcome, UnauthorizedContext};
 use codex_emulator::{IssueTokens, SeedAccount};
 use codex_login::CodexAuth;
 use codex_login::auth_dot_json::AuthDotJson;
@@ -209,7 +209,7 @@ async fn auth_source_reports_typed_errors() {
     let manager = manager(home.path(), &emu);
     assert!(matches!(
         manager.current_provider().await,
-        Err(AuthSourceError::NotLoggedIn(_))
+        Err(err) if err.kind() == AuthErrorKind::NotLoggedIn
     ));
 
     // Expired access token whose refresh token is dead: re-login required.
@@ -218,8 +218,11 @@ async fn auth_source_reports_typed_errors() {
     assert!(manager.reload().await);
     assert!(emu.expire_refresh_token(&tokens.refresh_token));
     match manager.current_provider().await {
-        Err(AuthSourceError::ReauthRequired(message)) => {
-            assert_eq!(message, RefreshFailureReason::Expired.user_message());
+        Err(err) if err.kind() == AuthErrorKind::NeedsLogin => {
+            assert_eq!(
+                err.to_string(),
+                RefreshFailureReason::Expired.user_message()
+            );
         }
         other => panic!("expected ReauthRequired, got {other:?}"),
     }

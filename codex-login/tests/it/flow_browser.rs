@@ -1,5 +1,6 @@
 //! Browser login against `codex-emulator`, driven by a scripted HTTP browser: the upstream
 //! `login_server_e2e` scenarios plus wrong state, paste-back, busy ports and port release.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::flow_support;

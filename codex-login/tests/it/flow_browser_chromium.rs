@@ -5,6 +5,7 @@
 //!
 //! Without Chromium and ChromeDriver the test prints a loud SKIPPED notice and passes, unless
 //! `CODEX_REQUIRE_BROWSER_TESTS=1` (set by `.ci/run`), in which case it fails.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::flow_support;

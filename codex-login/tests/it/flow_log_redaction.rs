@@ -3,6 +3,7 @@
 //! keys. The capture is scoped to this test's own runtime (every worker and blocking-pool
 //! thread of it, and the thread driving it), not installed process-wide: the other tests of
 //! this binary run in the same process and neither see this subscriber nor land in its capture.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::flow_support;

@@ -3,6 +3,7 @@
 //! against an echo server on loopback that returns the raw form/JSON body and every header:
 //! the browser login's code exchange (the page served to the browser and the error), the
 //! API-key token exchange, the revocation at logout and a refresh; and error bodies are capped.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::flow_support;

@@ -6,6 +6,7 @@
 //! that replaces A's. Point 4 uses a token endpoint on loopback that answers the refresh with
 //! another user's, account's or issuer's tokens: nothing is saved, the error says why, and the
 //! spent refresh token is not sent again.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::flow_support;

@@ -6,7 +6,7 @@
 
 use crate::flow_support;
 
-use codex_auth_provider::{AuthSource, AuthSourceError};
+use codex_auth_provider::{AuthErrorKind, AuthSource};
 use codex_emulator::{IssueTokens, SeedAccount};
 use codex_login::auth_manager::GuardError;
 use codex_login::environment::env_from_pairs;
@@ -61,7 +61,7 @@ async fn a_stored_login_outside_the_forced_workspace_is_refused_before_any_reque
         assert!(manager.auth_cached().is_none());
         let provider = manager.current_provider().await;
         assert!(
-            matches!(provider, Err(AuthSourceError::NotLoggedIn(_))),
+            matches!(&provider, Err(err) if err.kind() == AuthErrorKind::NotLoggedIn),
             "{provider:?}"
         );
     }
@@ -84,11 +84,12 @@ async fn a_forced_login_method_is_enforced_on_use_for_stored_logins_and_codex_ap
     let mut api_only = config(home.path(), &issuer, Vec::new());
     api_only.forced_login_method = Some(ForcedLoginMethod::Api);
     let manager = AuthManager::shared(api_only);
-    let Err(AuthSourceError::ReauthRequired(message)) = manager.current_provider().await else {
+    let Err(err) = manager.current_provider().await else {
         panic!("a ChatGPT login must be refused when API keys are forced");
     };
+    assert!(err.kind().requires_new_login(), "{err:?}");
     assert_eq!(
-        message,
+        err.to_string(),
         "API key login is required, but ChatGPT is currently being used. Logging out."
     );
     assert!(!home.path().join("auth.json").exists());

@@ -8,6 +8,7 @@
 //!
 //! One test per corpus directory; each prints a `RELIABILITY-FIGURES` line and every case's
 //! typed error with `--nocapture`.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::reliability_support;

@@ -8,6 +8,7 @@
 //!   `localhost` cookies);
 //! - one code is accepted once: ten concurrent deliveries of the same callback redeem it once,
 //!   and a replay after the login is refused.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle};

@@ -1,6 +1,7 @@
 //! Issue 13 point 7: `GET /cancel` on the login callback server ends a login only when it
 //! carries this login's secret, and never when a browser marks it cross-site. Real HTTP
 //! requests against a running `LoginServer`.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::flow_support;

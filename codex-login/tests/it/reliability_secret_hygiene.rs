@@ -8,6 +8,7 @@
 //! The TRACE-level log capture over login, refresh and logout through the library APIs is
 //! `flow_log_redaction::trace_logs_contain_no_secrets`; through the real `codex` binary
 //! (login, refresh, whoami, logout) it is `codex-cli/tests/reliability_secrets.rs`.
+#![cfg(feature = "browser-login")] // needs the browser login server
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::reliability_support;

@@ -6,8 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use codex_auth_provider::headers::{AUTHORIZATION, CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
 use codex_auth_provider::{
-    AuthProvider, AuthSource, AuthSourceError, BearerAuth, BoxFuture, RecoveryOutcome,
-    SecretString, SharedAuthProvider, UnauthorizedContext, sensitive_header_value,
+    AuthErrorKind, AuthProvider, AuthSource, AuthSourceError, BearerAuth, BoxFuture,
+    RecoveryOutcome, SecretString, SharedAuthProvider, UnauthorizedContext, sensitive_header_value,
     visible_header_value,
 };
 use http::{HeaderMap, HeaderValue};
@@ -90,9 +90,9 @@ pub struct BrokenSource;
 impl AuthSource for BrokenSource {
     fn current_provider(&self) -> BoxFuture<'_, Result<SharedAuthProvider, AuthSourceError>> {
         Box::pin(async {
-            Err(AuthSourceError::ReauthRequired(
-                "Your access token could not be refreshed. Please log out and sign in again."
-                    .to_owned(),
+            Err(AuthSourceError::new(
+                AuthErrorKind::NeedsLogin,
+                "Your access token could not be refreshed. Please log out and sign in again.",
             ))
         })
     }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use codex_login::HttpClientFactory;
-use codex_login::flows::{DeviceCodeOptions, LoginServerOptions, LogoutOptions};
+#[cfg(feature = "browser-login")]
+use codex_login::flows::LoginServerOptions;
+use codex_login::flows::{DeviceCodeOptions, LogoutOptions};
 use serde_json::Value;
 
 /// An emulator on an ephemeral loopback port.
@@ -26,6 +28,7 @@ pub fn http() -> HttpClientFactory {
 }
 
 /// Browser-login options against `issuer`: ephemeral port, no browser, 30 s timeout.
+#[cfg(feature = "browser-login")]
 pub fn browser_options(home: &Path, issuer: &str) -> LoginServerOptions {
     let mut options = LoginServerOptions::new(home.to_path_buf(), http());
     options.issuer = issuer.to_owned();

@@ -1,14 +1,14 @@
 //! `codex logout --profile NAME` and `codex logout --all`: remove a profile's login (under
 //! `auth.json.lock`), then revoke its token, reporting each profile separately.
 
-use super::ProfileError;
-use super::layout::{
+use super::logout::{LogoutOptions, Revocation, revocation_target, send_revocation};
+use crate::auth_lock::AuthFileLock;
+use crate::profiles::ProfileError;
+use crate::profiles::layout::{
     active_store, existing_inactive_store, read_marker, remove_profile_dir, write_marker,
 };
-use super::name::ProfileName;
-use super::switch::{finish_interrupted_switch, name_active_login, refuse_ephemeral};
-use crate::auth_lock::AuthFileLock;
-use crate::flows::logout::{LogoutOptions, Revocation, revocation_target, send_revocation};
+use crate::profiles::name::ProfileName;
+use crate::profiles::switch::{finish_interrupted_switch, name_active_login, refuse_ephemeral};
 use crate::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
 
 /// What logging out of one profile did.
@@ -68,7 +68,7 @@ pub async fn logout_all(
     let active = name_active_login(&options.codex_home, options.store_mode)?;
     drop(lock);
     let mut names: Vec<ProfileName> = active.into_iter().collect();
-    for name in super::layout::inactive_names(&options.codex_home) {
+    for name in crate::profiles::layout::inactive_names(&options.codex_home) {
         if !names.contains(&name) {
             names.push(name);
         }

@@ -6,23 +6,15 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use super::logout::stores_to_clear;
 use crate::auth_dot_json::AuthMode;
 use crate::auth_lock::{AuthFileLock, DEFAULT_LOCK_WAIT};
 use crate::codex_auth::CodexAuth;
 use crate::config::CodexConfig;
 use crate::environment::EnvLookup;
 use crate::resolution::{ResolveOptions, resolve_credentials};
-use crate::storage::{CredentialStoreMode, SharedAuthStorage, storage_for_mode};
+use crate::storage::{CredentialStoreMode, SharedAuthStorage, storage_for_mode, stores_to_clear};
 
-/// The login method an administrator forces (`forced_login_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForcedLoginMethod {
-    /// `chatgpt`: only ChatGPT logins (browser, device code, host tokens, agent identity).
-    Chatgpt,
-    /// `api`: only API keys.
-    Api,
-}
+pub use crate::config::ForcedLoginMethod;
 
 /// The kind of login a user starts, checked against `forced_login_method` before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

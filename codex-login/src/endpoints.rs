@@ -1,7 +1,33 @@
-//! The two base URLs agent identity talks to: the AuthAPI (agent and task
-//! registration) and the JWKS base (agent identity JWT verification).
+//! Endpoint URLs derived from configuration (a leaf: imports nothing above
+//! `environment`): the revoke endpoint, and the two base URLs agent identity
+//! talks to, the AuthAPI (agent and task registration) and the JWKS base
+//! (agent identity JWT verification).
+
+use url::Url;
 
 use crate::environment::EnvLookup;
+
+/// Env var that replaces the revoke endpoint.
+pub const REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
+
+/// The revoke endpoint: the explicit override, else the refresh override's origin with path
+/// `/oauth/revoke` (query dropped), else `<issuer>/oauth/revoke`.
+pub fn revoke_endpoint(
+    revoke_override: Option<&str>,
+    refresh_override: Option<&str>,
+    issuer: &str,
+) -> String {
+    if let Some(url) = revoke_override {
+        return url.to_owned();
+    }
+    if let Some(mut refresh) = refresh_override.and_then(|raw| Url::parse(raw).ok()) {
+        refresh.set_path("/oauth/revoke");
+        refresh.set_query(None);
+        refresh.set_fragment(None);
+        return refresh.to_string();
+    }
+    format!("{}/oauth/revoke", issuer.trim_end_matches('/'))
+}
 
 /// Env var that moves the AuthAPI base (`…/api/accounts`).
 pub const AUTHAPI_BASE_URL_ENV_VAR: &str = "CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL";

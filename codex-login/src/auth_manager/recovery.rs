@@ -62,8 +62,15 @@ pub struct UnauthorizedRecovery<'a> {
     unavailable: Unavailable,
 }
 
+impl AuthManager {
+    /// The 401 recovery state machine for the current credentials.
+    pub fn unauthorized_recovery(&self) -> UnauthorizedRecovery<'_> {
+        UnauthorizedRecovery::new(self)
+    }
+}
+
 impl<'a> UnauthorizedRecovery<'a> {
-    pub(crate) fn new(manager: &'a AuthManager) -> Self {
+    fn new(manager: &'a AuthManager) -> Self {
         let mode = manager.auth_cached().map(|auth| auth.auth_mode());
         let (step, external, unavailable) = match mode {
             Some(AuthMode::Chatgpt) => (RecoveryStep::Reload, false, Unavailable::Ready),
