@@ -4,25 +4,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::core_support;
+use crate::probe;
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Faults};
 use codex_login::CodexAuth;
 use codex_login::storage::{AuthStorage, FileAuthStorage};
 use core_support::*;
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const PROBE: &str = env!("CARGO_BIN_EXE_codex-login-refresh-probe");
 
 fn fingerprint(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn probe_command(home: &Path, emu: &EmulatorHandle) -> Command {
-    let mut command = Command::new(PROBE);
+    let mut command = probe::command();
     command
         .env(
             "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
@@ -119,7 +118,7 @@ async fn eight_processes_on_one_home_refresh_exactly_once_for_five_rounds() {
             tokens.refresh_token
         );
         for output in &outputs {
-            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stdout = probe::stdout_lines(&output.stdout);
             let line: serde_json::Value =
                 serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
                     panic!(
@@ -170,8 +169,7 @@ async fn sigkilled_lock_holder_does_not_wedge_a_refresh() {
         .spawn()
         .unwrap();
     let mut holder_out = BufReader::new(holder.stdout.take().unwrap());
-    let mut line = String::new();
-    holder_out.read_line(&mut line).unwrap();
+    let line = probe::read_line(&mut holder_out);
     assert_eq!(line.trim(), "locked");
 
     // A refresh in another process has to wait for the holder.
@@ -195,7 +193,7 @@ async fn sigkilled_lock_holder_does_not_wedge_a_refresh() {
         .await
         .unwrap();
     let finished = Instant::now();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = probe::stdout_lines(&output.stdout);
     assert!(
         output.status.success(),
         "{stdout} {}",

@@ -14,6 +14,7 @@ mod common;
 mod core_support;
 mod flow_support;
 mod hostile_support;
+mod probe;
 mod reliability_support;
 
 mod agent_chatgpt_opt_in;

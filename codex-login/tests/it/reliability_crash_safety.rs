@@ -13,6 +13,7 @@
 //! (default 10000).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::probe;
 use crate::reliability_support;
 
 use codex_auth_provider::SecretString;
@@ -61,7 +62,7 @@ fn prepare_documents(dir: &Path) -> (Vec<u8>, Vec<u8>) {
 }
 
 fn save_loop(home: &Path, docs: &Path, count: u64) -> Command {
-    let mut command = Command::new(PROBE);
+    let mut command = probe::command();
     command
         .arg("save-loop")
         .arg(home)
@@ -131,7 +132,8 @@ fn sigkilled_writer_never_leaves_a_torn_auth_json() {
             .unwrap()
             .read_to_string(&mut stdout)
             .unwrap();
-        let completed = u64::try_from(stdout.lines().count()).unwrap();
+        let completed =
+            u64::try_from(probe::stdout_lines(stdout.as_bytes()).lines().count()).unwrap();
         saves += completed;
 
         let bytes = std::fs::read(home.path().join("auth.json")).unwrap();
@@ -220,7 +222,7 @@ fn two_writers_and_four_readers_never_see_invalid_json() {
         .collect();
     let readers: Vec<_> = (0..4)
         .map(|_| {
-            Command::new(PROBE)
+            probe::command()
                 .arg("read-loop")
                 .arg(home.path())
                 .arg(run_ms.to_string())
@@ -252,7 +254,7 @@ fn two_writers_and_four_readers_never_see_invalid_json() {
             .unwrap()
             .read_to_string(&mut stdout)
             .unwrap();
-        saves += u64::try_from(stdout.lines().count()).unwrap();
+        saves += u64::try_from(probe::stdout_lines(stdout.as_bytes()).lines().count()).unwrap();
     }
     let mut parsed = 0u64;
     for (index, line) in reads.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! Helpers shared by the `reliability_*` integration tests: the emulator, seeded homes, the
-//! probe binary, directory snapshots, and knobs read from the environment.
+//! probe process, directory snapshots, and knobs read from the environment.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, IssuedTokens};
@@ -8,9 +8,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-/// The probe binary built with this package.
-pub const PROBE: &str = env!("CARGO_BIN_EXE_codex-login-refresh-probe");
 
 /// Set to `1` to run the full figures of the issue (20 rounds, ...) instead of the CI defaults.
 pub const FULL_RUN_ENV_VAR: &str = "CODEX_RELIABILITY_FULL";
@@ -103,9 +100,8 @@ pub fn stored_token(home: &Path, field: &str) -> String {
 
 /// A probe command refreshing against `emulator`, with a clean environment.
 pub fn probe_command(emulator: &EmulatorHandle) -> Command {
-    let mut command = Command::new(PROBE);
+    let mut command = crate::probe::command_with_empty_env();
     command
-        .env_clear()
         .env(
             "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
             format!("{}/oauth/token", emulator.urls().issuer),
@@ -128,7 +124,7 @@ pub fn probe_command(emulator: &EmulatorHandle) -> Command {
 
 /// The JSON line a `refresh` probe printed, with its stderr for failure messages.
 pub fn probe_line(output: &Output) -> serde_json::Value {
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = crate::probe::stdout_lines(&output.stdout);
     serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
         panic!(
             "bad probe output {stdout:?}; stderr: {}",
