@@ -326,3 +326,43 @@ async fn trace_logs_never_contain_the_token() {
         "a TRACE log holds the token"
     );
 }
+
+/// Review finding 5: a transient whoami failure keeps the unchecked token, so
+/// the next call checks again and succeeds; only a refusal logs out.
+#[tokio::test]
+async fn a_transient_whoami_failure_is_retried_and_only_a_refusal_logs_out() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let token = emulator.mint_personal_access_token(PersonalAccessTokenSpec::default());
+    write_pat(home.path(), &token);
+    let fail_once = |status: u16| Faults {
+        status_overrides: vec![StatusOverride {
+            path_prefix: WHOAMI.to_owned(),
+            status,
+            body: String::new(),
+            times: 1,
+        }],
+        ..Faults::default()
+    };
+
+    emulator.set_faults(fail_once(503));
+    let retried = manager(home.path(), &emulator);
+    let err = retried.try_auth().await.unwrap_err();
+    assert!(!err.requires_new_login(), "{err}");
+    assert!(retried.auth_cached().is_some(), "the token was dropped");
+    let before = emulator.stats().pat_whoami_requests;
+    let auth = retried.try_auth().await.unwrap().expect("retried");
+    assert_eq!(auth.auth_mode(), AuthMode::PersonalAccessToken);
+    assert!(auth.account_id().is_some());
+    // The retry asked whoami again (the override answered the first call).
+    assert_eq!(emulator.stats().pat_whoami_requests, before + 1);
+
+    emulator.set_faults(fail_once(401));
+    let manager = manager(home.path(), &emulator);
+    let err = manager.try_auth().await.unwrap_err();
+    assert!(err.requires_new_login(), "{err}");
+    assert!(
+        manager.auth_cached().is_none(),
+        "a refused token stays in use"
+    );
+}
