@@ -3,7 +3,8 @@
 //! only (no metadata cache on disk); every reload hydrates again, as upstream.
 
 use super::*;
-use crate::personal_access_token::{authapi_base_url, hydrate_personal_access_token};
+use crate::endpoints::authapi_base_url_for_issuer;
+use crate::personal_access_token::{authapi_base_url_or, hydrate_personal_access_token};
 
 impl AuthManager {
     /// Hydrates a cached personal access token that is not hydrated yet. A
@@ -24,7 +25,14 @@ impl AuthManager {
             return Ok(());
         };
         let client = self.http_client()?;
-        let base = authapi_base_url(&|name| (self.env)(name));
+        // `CODEX_AUTHAPI_BASE_URL`, else the configured accounts API (derived
+        // from the issuer), never production for a staging/emulator issuer.
+        let configured = self
+            .agent_identity
+            .authapi_base_url
+            .clone()
+            .unwrap_or_else(|| authapi_base_url_for_issuer(&self.issuer));
+        let base = authapi_base_url_or(&|name| (self.env)(name), &configured);
         match hydrate_personal_access_token(&resolved.auth, &client, &base).await {
             Ok(auth) => {
                 if self.snapshot().1 == generation {
