@@ -61,7 +61,7 @@ pub fn status(overrides: &[String]) -> u8 {
     }
     let auth = match resolved {
         // issue 19: a personal access token is hydrated (whoami) first, as upstream.
-        Ok(Some(resolved)) => match crate::pat::hydrate(resolved.auth) {
+        Ok(Some(resolved)) => match crate::pat::hydrate(resolved.auth, &config) {
             Ok(auth) => auth,
             Err(failure) => {
                 eprintln!("Error checking login status: {}", failure.message);

@@ -5,8 +5,9 @@
 
 use crate::{context, exit};
 use codex_login::CodexAuth;
+use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::personal_access_token::{authapi_base_url, hydrate_personal_access_token};
+use codex_login::personal_access_token::{authapi_base_url_or, hydrate_personal_access_token};
 
 /// Why hydration failed: the exit code (`5` when the token was refused, `4`
 /// otherwise) and upstream's message.
@@ -17,9 +18,10 @@ pub struct HydrationFailure {
     pub message: String,
 }
 
-/// `auth` hydrated with the whoami answer; any other credential as is, with
-/// no runtime.
-pub fn hydrate(auth: CodexAuth) -> Result<CodexAuth, HydrationFailure> {
+/// `auth` hydrated with the whoami answer (asked at `CODEX_AUTHAPI_BASE_URL`,
+/// else at `config`'s issuer-derived accounts API); any other credential as
+/// is, with no runtime.
+pub fn hydrate(auth: CodexAuth, config: &CodexConfig) -> Result<CodexAuth, HydrationFailure> {
     if auth
         .personal_access_token()
         .is_none_or(|pat| pat.metadata.is_some())
@@ -34,7 +36,7 @@ pub fn hydrate(auth: CodexAuth) -> Result<CodexAuth, HydrationFailure> {
         .and_then(|http| http.default_client().map_err(|err| err.to_string()))
         .map_err(network)?;
     let runtime = context::runtime().map_err(network)?;
-    let base = authapi_base_url(&process_env);
+    let base = authapi_base_url_or(&process_env, &config.authapi_base_url());
     runtime
         .block_on(hydrate_personal_access_token(&auth, &client, &base))
         .map_err(|err| HydrationFailure {

@@ -110,7 +110,7 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
     }
     if !check {
         // issue 19: a personal access token is described by the whoami call.
-        let auth = match crate::pat::hydrate(resolved.auth) {
+        let auth = match crate::pat::hydrate(resolved.auth, config) {
             Ok(auth) => auth,
             Err(failure) => {
                 return Outcome::Failed {

@@ -14,7 +14,10 @@
 //!   managed logins) and once after a `401` (reason `unauthorized`, with the
 //!   previous account id). The answer is bounded by [`HOST_REFRESH_TIMEOUT`]
 //!   (10 s); the access token's JWT claims are parsed, and a token that is not
-//!   a JWT fails the refresh ([`HostTokenError::InvalidTokens`]).
+//!   a JWT fails the refresh ([`HostTokenError::InvalidTokens`]). Tokens for
+//!   another account than the previous ones are refused
+//!   ([`HostTokenError::AccountMismatch`]), and an answer arriving after the
+//!   provider was removed or replaced is dropped.
 //!
 //! No refresh token exists here: `tokens.refresh_token` is empty and
 //! `last_refresh` is the time the host's tokens arrived, as upstream.
@@ -101,9 +104,14 @@ pub enum HostTokenError {
     /// The host's tokens cannot be used (the access token is not a JWT, or no account id).
     #[error("the host supplied unusable ChatGPT tokens: {0}")]
     InvalidTokens(#[source] AuthDataError),
-    /// No provider is installed for this `CODEX_HOME`.
+    /// No provider is installed for this `CODEX_HOME` (or it was removed or
+    /// replaced while the refresh was waiting; its answer is then dropped).
     #[error("no host token provider is installed for this CODEX_HOME")]
     NotInstalled,
+    /// The host answered with tokens for another account than the ones being
+    /// replaced (`previousAccountId`); they are not adopted.
+    #[error("the host supplied tokens for another account than the current login")]
+    AccountMismatch,
 }
 
 /// A host program that supplies and refreshes ChatGPT tokens.
@@ -211,5 +219,20 @@ pub(crate) async fn refresh_from_host(
     let tokens = tokio::time::timeout(HOST_REFRESH_TIMEOUT, provider.refresh(request))
         .await
         .map_err(|_| HostTokenError::TimedOut)??;
+    // Removed (or replaced) while waiting: the answer must not bring back
+    // tokens the host program withdrew.
+    let still_installed =
+        provider_for(codex_home).is_some_and(|current| Arc::ptr_eq(&current, &provider));
+    if !still_installed {
+        return Err(HostTokenError::NotInstalled);
+    }
+    // A refresh replaces the tokens of one account; another account's tokens
+    // would silently switch identities.
+    if let Some(previous_account) = previous.account_id()
+        && previous_account != tokens.chatgpt_account_id
+    {
+        tracing::warn!("the host answered a refresh with another account's tokens; dropped");
+        return Err(HostTokenError::AccountMismatch);
+    }
     store(codex_home, tokens, now)
 }

@@ -59,10 +59,19 @@ pub fn classify_codex_access_token(token: &str) -> AccessTokenKind {
 /// The accounts API base URL: `CODEX_AUTHAPI_BASE_URL` (trimmed, trailing `/`
 /// removed, empty ignored), else [`DEFAULT_AUTHAPI_BASE_URL`].
 pub fn authapi_base_url(env: EnvLookup<'_>) -> String {
+    authapi_base_url_or(env, DEFAULT_AUTHAPI_BASE_URL)
+}
+
+/// The whoami base: `CODEX_AUTHAPI_BASE_URL` (trimmed, trailing `/` removed,
+/// empty ignored), else `configured` (the issuer-derived
+/// [`crate::config::CodexConfig::authapi_base_url`], so a staging or emulator
+/// issuer is asked, not production; the official 0.169.0 always asks
+/// production, see docs/OBSERVED.md).
+pub fn authapi_base_url_or(env: EnvLookup<'_>, configured: &str) -> String {
     env(CODEX_AUTHAPI_BASE_URL_ENV_VAR)
         .map(|value| value.trim().trim_end_matches('/').to_owned())
         .filter(|value| !value.is_empty())
-        .unwrap_or_else(|| DEFAULT_AUTHAPI_BASE_URL.to_owned())
+        .unwrap_or_else(|| configured.trim_end_matches('/').to_owned())
 }
 
 /// What the whoami call says about a personal access token.

@@ -13,7 +13,9 @@ use codex_login::resolution::{
 use codex_login::storage::{
     AuthStorage, CredentialStoreMode, KeyringAuthStorage, OsKeyring, storage_for_mode,
 };
+use codex_login::workload_identity;
 use codex_login::{CodexAuth, resolve_credentials};
+use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,6 +87,44 @@ pub fn credentials(config: &CodexConfig, env: EnvLookup<'_>) -> Check {
             return check;
         }
     };
+    // Workload identity overrides every other source, and a selected but partial
+    // setup is an error (never a fallback), as in `codex login status`.
+    let raw = |name: &str| env(name).map(OsString::from);
+    match workload_identity::resolve(config, &raw) {
+        Ok(Some(setup)) => {
+            check = check.detail(
+                "in use",
+                format!(
+                    "workload identity (rule {}, {})",
+                    setup.rule_id, setup.configured_by
+                ),
+            );
+            check.summary = "using workload identity".to_owned();
+            let shadowed: Vec<String> = present
+                .iter()
+                .cloned()
+                .chain(
+                    stored
+                        .iter()
+                        .map(|location| format!("stored login ({location})")),
+                )
+                .collect();
+            if !shadowed.is_empty() {
+                check = check.detail("shadowed", shadowed.join(", "));
+            }
+            return check;
+        }
+        Ok(None) => {}
+        Err(err) => {
+            check.worsen(
+                Status::Fail,
+                format!("workload identity is selected but cannot be used: {err}"),
+                "Set both OPENAI_FEDERATION_RULE_ID and OPENAI_IDENTITY_TOKEN_FILE (an absolute path), unset both, or fix [workload_identity] in config.toml."
+                    .to_owned(),
+            );
+            return check;
+        }
+    }
     let options = ResolveOptions {
         codex_home: &config.codex_home,
         store_mode: config.credential_store,

@@ -426,3 +426,57 @@ async fn the_envelope_and_shared_ids_match_the_official_binary() {
     assert_eq!(check(&theirs, "auth.credentials")["status"], "ok");
     assert_eq!(check(&ours, "auth.credentials")["status"], "ok");
 }
+
+/// Review finding 1: doctor reports workload identity like the other commands
+/// use it: a partial setup fails the credentials check (the stored login is not
+/// a fallback), a complete one is the credential in use and shadows the login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_identity_is_reported_first_and_a_partial_setup_fails() {
+    let home = logged_in_home().await;
+    let token_file = home.path().join("identity-token").display().to_string();
+    let out = doctor(
+        &home,
+        &["--json", "--offline"],
+        &[("OPENAI_IDENTITY_TOKEN_FILE", token_file.clone())],
+    )
+    .await;
+    assert_eq!(code(&out), 1);
+    let report = parse_report(&out);
+    let auth = check(&report, "auth.credentials");
+    assert_eq!(auth["status"], "fail", "{auth}");
+    assert!(
+        auth["summary"]
+            .as_str()
+            .unwrap()
+            .contains("workload identity requires OPENAI_FEDERATION_RULE_ID"),
+        "{auth}"
+    );
+
+    let out = doctor(
+        &home,
+        &["--json", "--offline"],
+        &[
+            ("OPENAI_IDENTITY_TOKEN_FILE", token_file),
+            ("OPENAI_FEDERATION_RULE_ID", "idpm_emulator".to_owned()),
+        ],
+    )
+    .await;
+    let report = parse_report(&out);
+    let auth = check(&report, "auth.credentials");
+    assert_eq!(auth["status"], "ok", "{auth}");
+    assert_eq!(auth["summary"], "using workload identity", "{auth}");
+    assert!(
+        auth["details"]["in use"]
+            .as_str()
+            .unwrap()
+            .contains("rule idpm_emulator"),
+        "{auth}"
+    );
+    assert!(
+        auth["details"]["shadowed"]
+            .as_str()
+            .unwrap()
+            .contains("stored login"),
+        "{auth}"
+    );
+}

@@ -640,3 +640,39 @@ async fn the_official_cli_and_ours_agree_when_whoami_fails() {
         assert_eq!((seen[1].0, &seen[1].2), (want_code, &want_err), "{name}");
     }
 }
+
+/// Review finding 8: without `CODEX_AUTHAPI_BASE_URL`, whoami goes to the
+/// accounts API of the configured issuer (the emulator), not production (a
+/// deliberate difference from 0.169.0, see docs/OBSERVED.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoami_follows_the_configured_issuer_without_the_override() {
+    let home = Arc::new(Home::with_emulator(EmulatorConfig::default()).await);
+    let token = mint(&home);
+    let before = home.emulator().stats().pat_whoami_requests;
+    let (h, t) = (home.clone(), token.clone());
+    let out = blocking(move || {
+        h.run_with_env(
+            &["whoami", "--json"],
+            None,
+            &[("CODEX_ACCESS_TOKEN", t.as_str())],
+        )
+    })
+    .await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["account_id"], "acct-pat-0001");
+    assert_eq!(home.emulator().stats().pat_whoami_requests, before + 1);
+    let (h, t) = (home.clone(), token.clone());
+    let out = blocking(move || {
+        h.run_with_env(
+            &["login", "status"],
+            None,
+            &[("CODEX_ACCESS_TOKEN", t.as_str())],
+        )
+    })
+    .await;
+    assert_eq!(stderr(&out), "Logged in using personal access token\n");
+    assert_eq!(code(&out), 0);
+    assert_eq!(home.emulator().stats().pat_whoami_requests, before + 2);
+    assert_no_secret(&out, &token);
+}

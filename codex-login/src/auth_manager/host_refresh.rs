@@ -38,10 +38,12 @@ impl AuthManager {
                 self.adopt(auth, CredentialSource::Ephemeral);
                 Ok(RefreshOutcome::Refreshed)
             }
-            Err(err @ HostTokenError::InvalidTokens(_)) => Err(RefreshTokenError::Permanent {
-                reason: RefreshFailureReason::Other,
-                message: err.to_string(),
-            }),
+            Err(err @ (HostTokenError::InvalidTokens(_) | HostTokenError::AccountMismatch)) => {
+                Err(RefreshTokenError::Permanent {
+                    reason: RefreshFailureReason::Other,
+                    message: err.to_string(),
+                })
+            }
             Err(err) => Err(RefreshTokenError::Transient(err.to_string())),
         }
     }

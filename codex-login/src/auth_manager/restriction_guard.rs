@@ -1,7 +1,9 @@
 //! An administrator's `forced_login_method` and `forced_chatgpt_workspace_id`, enforced on every
 //! use of the manager's credentials (before a snapshot is handed out and before a refresh), not
 //! only at startup. A violation removes the stored login, exactly as upstream's startup
-//! enforcement does, and returns upstream's message; nothing is sent anywhere.
+//! enforcement does, and returns upstream's message; nothing is sent anywhere. When the
+//! violating credentials are host-supplied tokens from the in-memory store, only that store is
+//! cleared: persistent stores are never deleted because of tokens that never reached them.
 //!
 //! Agent identities keep their own workspace check (run before any request, with its own
 //! message); here they are checked against the forced login method only.
@@ -9,10 +11,13 @@
 use std::sync::Arc;
 
 use crate::auth_dot_json::AuthMode;
+use crate::resolution::CredentialSource;
 use crate::restrictions::{
     LoginRestrictionError, LoginRestrictions, RestrictionTarget, check_restrictions,
     clear_all_stores,
 };
+
+use crate::storage::{AuthStorage, EphemeralAuthStorage};
 
 use super::identity_guard::GuardError;
 use super::{AuthManager, RefreshTokenError};
@@ -38,6 +43,22 @@ impl AuthManager {
         let Some(violation) = check_restrictions(&resolved.auth, &restrictions) else {
             return Ok(());
         };
+        if resolved.source == CredentialSource::Ephemeral {
+            // Host-supplied tokens live only in memory: drop them there, and
+            // never delete a persistent login because of them (review finding 6).
+            tracing::warn!(%violation, "login restriction violated; dropping in-memory tokens");
+            let removal_error = EphemeralAuthStorage::new(&self.codex_home)
+                .delete()
+                .err()
+                .map(|err| err.to_string());
+            self.reload().await;
+            return Err(RefreshTokenError::Guard(GuardError::Restricted(
+                LoginRestrictionError {
+                    violation,
+                    removal_error,
+                },
+            )));
+        }
         tracing::warn!(%violation, "login restriction violated; removing stored credentials");
         let target = RestrictionTarget {
             codex_home: self.codex_home.clone(),

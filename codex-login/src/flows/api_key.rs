@@ -100,6 +100,9 @@ pub struct AccessTokenLoginOptions {
     pub forced_login_method: Option<ForcedLoginMethod>,
     /// Revoke the ChatGPT login the token replaces (`None`: leave its grant alone).
     pub revoke_replaced_login: Option<ReplacedLoginRevocation>,
+    /// The whoami base for personal access tokens
+    /// ([`CodexConfig::authapi_base_url`]); `CODEX_AUTHAPI_BASE_URL` overrides it.
+    pub authapi_base_url: String,
 }
 
 impl AccessTokenLoginOptions {
@@ -109,6 +112,7 @@ impl AccessTokenLoginOptions {
             revoke_replaced_login: Some(ReplacedLoginRevocation::from_config(config, http.clone())),
             http,
             jwks_base_url: config.jwks_base_url(),
+            authapi_base_url: config.authapi_base_url(),
             forced_chatgpt_workspace_ids: config.forced_chatgpt_workspace_ids.clone(),
             forced_login_method: config.forced_login_method,
         }
@@ -187,7 +191,10 @@ pub async fn login_with_access_token(
             target,
             access_token,
             options,
-            &crate::personal_access_token::authapi_base_url(&crate::environment::process_env),
+            &crate::personal_access_token::authapi_base_url_or(
+                &crate::environment::process_env,
+                &options.authapi_base_url,
+            ),
         )
         .await;
     }

@@ -183,6 +183,7 @@ async fn access_token_login_saves_the_verified_jwt_and_nothing_else() {
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
         revoke_replaced_login: None,
+        authapi_base_url: emulator.urls().authapi_base_url.clone(),
     };
     assert!(matches!(
         login_with_access_token(&file_target(home.path()), &SecretString::new(" "), &options)

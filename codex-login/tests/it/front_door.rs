@@ -158,3 +158,75 @@ async fn from_env_honours_codex_api_key() {
     let auth = manager.auth().await.unwrap();
     assert_eq!(auth.api_key().unwrap().expose(), "sk-front-door-key");
 }
+
+/// Review finding 1: `from_env` honours workload identity as the `codex`
+/// command does. A partial setup is an error even with a stored API key (which
+/// is never sent); a complete setup uses only the federated token.
+#[tokio::test]
+async fn from_env_uses_workload_identity_and_refuses_a_partial_setup() {
+    use codex_emulator::{FederationRule, SubjectTokenSpec};
+    let emulator = emulator().await;
+    emulator.set_federation_rule(FederationRule::default());
+    let (home, _) = home_for(&emulator);
+    std::fs::write(
+        home.path().join("auth.json"),
+        "{\"OPENAI_API_KEY\":\"sk-stored-never-used\"}",
+    )
+    .unwrap();
+    let subject = home.path().join("identity-token");
+    std::fs::write(
+        &subject,
+        emulator.mint_subject_token(&SubjectTokenSpec::default()),
+    )
+    .unwrap();
+    let subject = subject.to_str().unwrap();
+
+    // Partial: only the token file. No manager, so the stored key goes nowhere.
+    let before = emulator.stats();
+    let err = AuthManager::from_env_lookup(env_of(
+        home.path(),
+        &[("OPENAI_IDENTITY_TOKEN_FILE", subject)],
+    ))
+    .await
+    .unwrap_err();
+    assert!(matches!(err, FromEnvError::WorkloadIdentity(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "workload identity requires OPENAI_FEDERATION_RULE_ID"
+    );
+    // Partial the other way, with CODEX_API_KEY set too: still the error.
+    let err = AuthManager::from_env_lookup(env_of(
+        home.path(),
+        &[
+            ("OPENAI_FEDERATION_RULE_ID", "idpm_emulator"),
+            ("CODEX_API_KEY", "sk-env-never-used"),
+        ],
+    ))
+    .await
+    .unwrap_err();
+    assert!(matches!(err, FromEnvError::WorkloadIdentity(_)), "{err:?}");
+    assert_eq!(emulator.stats().backend_requests, before.backend_requests);
+
+    // Complete: the federated token signs the request; the stored key is unused.
+    let env = env_of(
+        home.path(),
+        &[
+            ("OPENAI_FEDERATION_RULE_ID", "idpm_emulator"),
+            ("OPENAI_IDENTITY_TOKEN_FILE", subject),
+        ],
+    );
+    let manager = AuthManager::from_env_lookup(env).await.unwrap();
+    assert!(manager.workload_identity().is_some());
+    let auth = manager.auth().await.unwrap();
+    assert!(auth.api_key().is_none());
+    assert_eq!(auth.account_id(), Some("acct-emulator-0001"));
+    let response = client(AuthMiddleware::new(manager))
+        .get(usage_url(&emulator))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let stats = emulator.stats();
+    assert_eq!(stats.federation_exchanges_ok, 1, "{stats:?}");
+    assert_eq!(stats.bearer_rejected, 0, "{stats:?}");
+}

@@ -7,7 +7,7 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use codex_auth_provider::{BoxFuture, SecretString};
 use codex_backend_client::BackendClient;
-use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens};
+use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, SeedAccount};
 use codex_login::clock::ManualClock;
 use codex_login::environment::env_from_pairs;
 use codex_login::host_tokens::{
@@ -30,6 +30,10 @@ enum Answer {
     NotAJwt,
     /// Never answer (longer than the 10 s limit).
     Silence,
+    /// Fresh tokens for another account than the current one.
+    OtherAccount,
+    /// Fresh tokens, after half a second.
+    Slow,
 }
 
 struct FakeHost {
@@ -110,6 +114,27 @@ impl HostTokenProvider for FakeHost {
                 Answer::Silence => {
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     Err(HostTokenError::Canceled("never".to_owned()))
+                }
+                Answer::OtherAccount => {
+                    let issued = self.emulator.issue_chatgpt_tokens(IssueTokens {
+                        access_token_ttl_secs: 3600,
+                        account: Some(SeedAccount {
+                            email: "other@example.com".to_owned(),
+                            plan_type: "business".to_owned(),
+                            account_id: "acct-other-0002".to_owned(),
+                            user_id: "user-other-0002".to_owned(),
+                            fedramp: false,
+                        }),
+                    });
+                    Ok(HostTokens {
+                        access_token: SecretString::new(issued.access_token),
+                        chatgpt_account_id: issued.account_id,
+                        chatgpt_plan_type: Some("business".to_owned()),
+                    })
+                }
+                Answer::Slow => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    Ok(self.mint(3600))
                 }
             }
         })
@@ -311,4 +336,89 @@ fn a_host_token_that_is_not_a_jwt_is_refused_at_install() {
         home.path()
     ));
     assert_home_is_empty(home.path());
+}
+
+/// Review finding 6: a host answer for another account is refused and the
+/// current tokens stay; an answer arriving after the provider was removed is
+/// dropped (nothing comes back into memory).
+#[tokio::test]
+async fn another_accounts_tokens_and_late_answers_are_not_adopted() {
+    let emulator = Arc::new(Emulator::start(EmulatorConfig::default()).await.unwrap());
+    let home = tempfile::tempdir().unwrap();
+    let host = FakeHost::new(emulator.clone(), 3600);
+    install_host_token_provider(home.path(), host.clone()).unwrap();
+    let manager = manager(home.path());
+    let first = host.current_access_token();
+
+    *host.answer.lock().unwrap() = Answer::OtherAccount;
+    let err = manager.refresh_token().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the host supplied tokens for another account than the current login"
+    );
+    let cached = manager.auth_cached().unwrap();
+    assert_eq!(cached.bearer_token().unwrap().expose(), first);
+    assert_eq!(cached.account_id(), Some("acct-emulator-0001"));
+    assert_eq!(
+        manager_for_same_home(home.path())
+            .auth_cached()
+            .unwrap()
+            .account_id(),
+        Some("acct-emulator-0001")
+    );
+
+    *host.answer.lock().unwrap() = Answer::Slow;
+    let refreshing = {
+        let manager = manager.clone();
+        tokio::spawn(async move { manager.refresh_token().await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(remove_host_token_provider(home.path()));
+    let err = refreshing.await.unwrap().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no host token provider is installed for this CODEX_HOME"
+    );
+    assert_eq!(host.requests().len(), 2);
+    assert!(manager_for_same_home(home.path()).auth_cached().is_none());
+    assert_home_is_empty(home.path());
+}
+
+/// Review finding 6: host tokens violating a forced workspace are dropped from
+/// memory only; the persistent login in `CODEX_HOME` is not deleted.
+#[tokio::test]
+async fn a_restricted_host_token_never_deletes_the_stored_login() {
+    let emulator = Arc::new(Emulator::start(EmulatorConfig::default()).await.unwrap());
+    let home = tempfile::tempdir().unwrap();
+    let stored = "{\"OPENAI_API_KEY\":\"sk-stored-login\"}";
+    std::fs::write(home.path().join("auth.json"), stored).unwrap();
+    let host = FakeHost::new(emulator.clone(), 3600);
+    install_host_token_provider(home.path(), host.clone()).unwrap();
+    let mut config = AuthManagerConfig::new(home.path());
+    config.env = env_from_pairs(Vec::<(String, String)>::new());
+    config.http = Some(http());
+    config.forced_chatgpt_workspace_ids = vec!["acct-elsewhere".to_owned()];
+    let manager = AuthManager::new(config);
+    assert_eq!(
+        manager.auth_cached().unwrap().auth_mode(),
+        AuthMode::ChatgptAuthTokens
+    );
+
+    let err = manager.try_auth().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Login is restricted to workspace(s) acct-elsewhere, but current credentials belong to acct-emulator-0001"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("auth.json")).unwrap(),
+        stored,
+        "the stored login was deleted because of in-memory host tokens"
+    );
+    let after = manager.auth_cached();
+    assert!(
+        after.is_none_or(|auth| auth.auth_mode() != AuthMode::ChatgptAuthTokens),
+        "the restricted host tokens are still in use"
+    );
+    remove_host_token_provider(home.path());
 }

@@ -68,6 +68,7 @@ fn options() -> AccessTokenLoginOptions {
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
         revoke_replaced_login: None,
+        authapi_base_url: "http://127.0.0.1:9/api/accounts".to_owned(),
     }
 }
 
@@ -325,4 +326,77 @@ async fn trace_logs_never_contain_the_token() {
         !logs.contains(&token["at-".len()..]),
         "a TRACE log holds the token"
     );
+}
+
+/// Review finding 5: a transient whoami failure keeps the unchecked token, so
+/// the next call checks again and succeeds; only a refusal logs out.
+#[tokio::test]
+async fn a_transient_whoami_failure_is_retried_and_only_a_refusal_logs_out() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let token = emulator.mint_personal_access_token(PersonalAccessTokenSpec::default());
+    write_pat(home.path(), &token);
+    let fail_once = |status: u16| Faults {
+        status_overrides: vec![StatusOverride {
+            path_prefix: WHOAMI.to_owned(),
+            status,
+            body: String::new(),
+            times: 1,
+        }],
+        ..Faults::default()
+    };
+
+    emulator.set_faults(fail_once(503));
+    let retried = manager(home.path(), &emulator);
+    let err = retried.try_auth().await.unwrap_err();
+    assert!(!err.requires_new_login(), "{err}");
+    assert!(retried.auth_cached().is_some(), "the token was dropped");
+    let before = emulator.stats().pat_whoami_requests;
+    let auth = retried.try_auth().await.unwrap().expect("retried");
+    assert_eq!(auth.auth_mode(), AuthMode::PersonalAccessToken);
+    assert!(auth.account_id().is_some());
+    // The retry asked whoami again (the override answered the first call).
+    assert_eq!(emulator.stats().pat_whoami_requests, before + 1);
+
+    emulator.set_faults(fail_once(401));
+    let manager = manager(home.path(), &emulator);
+    let err = manager.try_auth().await.unwrap_err();
+    assert!(err.requires_new_login(), "{err}");
+    assert!(
+        manager.auth_cached().is_none(),
+        "a refused token stays in use"
+    );
+}
+
+/// Review finding 8: with the issuer configured at the emulator and no
+/// `CODEX_AUTHAPI_BASE_URL`, the manager's whoami goes to the emulator's
+/// accounts API (derived from the issuer), not to production.
+#[tokio::test]
+async fn whoami_goes_to_the_configured_issuer_without_the_override() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let urls = emulator.urls();
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "issuer = \"{}\"\nchatgpt_base_url = \"{}\"\n",
+            urls.issuer, urls.chatgpt_base_url
+        ),
+    )
+    .unwrap();
+    let token = emulator.mint_personal_access_token(PersonalAccessTokenSpec {
+        account: Some(account(false)),
+        null_email: false,
+    });
+    let home_dir = home.path().display().to_string();
+    let env = env_from_pairs([
+        ("CODEX_HOME", home_dir.as_str()),
+        ("HOME", home_dir.as_str()),
+        ("CODEX_ACCESS_TOKEN", token.as_str()),
+    ]);
+    let manager = AuthManager::from_env_lookup(env).await.unwrap();
+    let before = emulator.stats().pat_whoami_requests;
+    let auth = manager.try_auth().await.unwrap().unwrap();
+    assert_eq!(auth.account_id(), Some("acct-pat-0001"));
+    assert_eq!(emulator.stats().pat_whoami_requests, before + 1);
 }

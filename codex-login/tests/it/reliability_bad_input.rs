@@ -272,6 +272,7 @@ async fn drive_jwt(case: Case, jwks_base_url: String) -> Result<String, String> 
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
         revoke_replaced_login: None,
+        authapi_base_url: "http://127.0.0.1:9/api/accounts".to_owned(),
     };
     let login =
         match login_with_access_token(&target, &SecretString::new(text.clone()), &options).await {

@@ -34,6 +34,7 @@ pub fn login_options(emulator: &EmulatorHandle) -> AccessTokenLoginOptions {
         forced_chatgpt_workspace_ids: Vec::new(),
         forced_login_method: None,
         revoke_replaced_login: None,
+        authapi_base_url: emulator.urls().authapi_base_url.clone(),
     }
 }
 
