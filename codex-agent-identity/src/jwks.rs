@@ -8,7 +8,6 @@ use crate::jwt::{
     check_jwt_shape, claims_error, claims_from_raw,
 };
 use crate::registration::{describe_transport_error, truncate_body};
-use crate::token::AgentIdentityJwt;
 use codex_auth_provider::bounded_body::{BodyReadError, MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
@@ -220,18 +219,6 @@ fn verification_error(err: jsonwebtoken::errors::Error) -> JwtError {
         }
         ErrorKind::Json(_) => JwtError::Claims("a claim is missing or has the wrong type".into()),
         _ => JwtError::Invalid(format!("{:?}", err.kind()).chars().take(80).collect()),
-    }
-}
-
-impl AgentIdentityJwt {
-    /// Verifies `jwt` against the JWKS under `jwks_base_url` with the
-    /// process-wide [`JwksCache`] and returns its claims.
-    pub async fn verify(
-        client: &reqwest::Client,
-        jwks_base_url: &str,
-        jwt: &str,
-    ) -> Result<AgentIdentityClaims, JwtError> {
-        JwksCache::global().verify(client, jwks_base_url, jwt).await
     }
 }
 

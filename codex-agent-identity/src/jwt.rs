@@ -1,11 +1,10 @@
-//! Agent identity JWTs: the secret wrapper, the unverified shape check, and
-//! the errors verification reports.
+//! Agent identity JWT rules: the unverified shape check, claims decoding, and
+//! the errors verification reports (the secret wrapper is `token`).
 
 use crate::claims::{AgentIdentityClaims, RawClaims};
 use crate::endpoints::EndpointError;
 use crate::ids::{AgentRuntimeId, IdError};
 use crate::key::KeyError;
-use crate::token::AgentIdentityJwt;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
@@ -93,19 +92,6 @@ pub struct JwtHeader {
 pub(crate) fn check_jwt_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
     let (header, _) = decode_parts(jwt)?;
     Ok(header)
-}
-
-impl AgentIdentityJwt {
-    /// Checks the shape without verifying: three non-empty base64url segments,
-    /// the first two JSON objects. Returns the header fields.
-    pub fn check_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
-        check_jwt_shape(jwt)
-    }
-
-    /// Decodes the claims **without verifying the signature**, for display of a stored token.
-    pub fn decode_unverified(jwt: &str) -> Result<AgentIdentityClaims, JwtError> {
-        decode_agent_identity_jwt_unverified(jwt)
-    }
 }
 
 /// Decodes the claims **without verifying the signature**, for display of a stored token.
@@ -197,6 +183,7 @@ pub(crate) fn claims_from_raw(raw: RawClaims) -> Result<AgentIdentityClaims, Jwt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::AgentIdentityJwt;
 
     fn b64(json: &serde_json::Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap())

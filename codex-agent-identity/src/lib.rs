@@ -28,6 +28,7 @@ mod pkcs8;
 mod record;
 mod registration;
 mod retry;
+mod stored;
 mod token;
 
 pub use assertion::AgentAssertion;
@@ -40,10 +41,11 @@ pub use ids::{AgentRuntimeId, TaskId};
 pub use jwks::JwksCache;
 pub use jwt::JwtError;
 pub use key::{AgentKey, AgentPublicKey, KeyError};
-pub use record::{AgentIdentityRecord, AgentIdentityRecordError, StoredAgentIdentity};
+pub use record::{AgentIdentityRecord, AgentIdentityRecordError};
 pub use registration::{
     Abom, AgentRegistrationRequest, RegistrationClient, RegistrationError, RegistrationOperation,
     TaskRegistrationBody,
 };
 pub use retry::RetryPolicy;
+pub use stored::StoredAgentIdentity;
 pub use token::AgentIdentityJwt;

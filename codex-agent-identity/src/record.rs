@@ -1,10 +1,9 @@
-//! The agent identity as stored in `auth.json` under `agent_identity`: either
-//! the JWT itself or a record object.
+//! The agent identity record as stored in `auth.json` under `agent_identity`
+//! (the record form of `StoredAgentIdentity`, which lives in `stored`).
 
 use crate::assertion_auth::AgentAssertionAuth;
 use crate::ids::{AgentRuntimeId, IdError, TaskId};
 use crate::key::{AgentKey, KeyError};
-use crate::token::AgentIdentityJwt;
 use codex_auth_provider::SecretString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -137,19 +136,10 @@ fn none_as_empty_string<S: Serializer>(email: &Option<String>, s: S) -> Result<S
     s.serialize_str(email.as_deref().unwrap_or(""))
 }
 
-/// The `agent_identity` value in `auth.json`: the JWT string, or a record object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum StoredAgentIdentity {
-    /// A JWT from `codex login --with-access-token`; its claims are runtime state.
-    Jwt(AgentIdentityJwt),
-    /// A record, as a managed ChatGPT login with `use_agent_identity` stores it.
-    Record(Box<AgentIdentityRecord>),
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stored::StoredAgentIdentity;
 
     #[test]
     fn reads_and_writes_the_auth_json_shapes() {

@@ -1,6 +1,11 @@
-//! The agent identity JWT as a secret value: a leaf module, so the stored
-//! record can hold a JWT without depending on how JWTs are checked.
+//! The agent identity JWT as a secret value, and its public entry points
+//! (shape check, unverified decode, verification). The rules live below it:
+//! `jwt` (shape, claims decoding, errors) and `jwks` (signature verification);
+//! neither imports this module, so all `impl AgentIdentityJwt` blocks are here.
 
+use crate::claims::AgentIdentityClaims;
+use crate::jwks::JwksCache;
+use crate::jwt::{JwtError, JwtHeader, check_jwt_shape, decode_agent_identity_jwt_unverified};
 use codex_auth_provider::SecretString;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,6 +26,27 @@ impl AgentIdentityJwt {
     /// The JWT text.
     pub fn expose(&self) -> &str {
         self.0.expose()
+    }
+
+    /// Checks the shape without verifying: three non-empty base64url segments,
+    /// the first two JSON objects. Returns the header fields.
+    pub fn check_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
+        check_jwt_shape(jwt)
+    }
+
+    /// Decodes the claims **without verifying the signature**, for display of a stored token.
+    pub fn decode_unverified(jwt: &str) -> Result<AgentIdentityClaims, JwtError> {
+        decode_agent_identity_jwt_unverified(jwt)
+    }
+
+    /// Verifies `jwt` against the JWKS under `jwks_base_url` with the
+    /// process-wide [`JwksCache`] and returns its claims.
+    pub async fn verify(
+        client: &reqwest::Client,
+        jwks_base_url: &str,
+        jwt: &str,
+    ) -> Result<AgentIdentityClaims, JwtError> {
+        JwksCache::global().verify(client, jwks_base_url, jwt).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the values the admin API and `EmulatorHandle` exchange. Routes import this
 //! module; `emulator.rs` only assembles the router around it.
 
+mod personal_access_tokens;
 pub(crate) mod token_issuance;
 
 use std::net::SocketAddr;

@@ -23,7 +23,7 @@ use crate::auth_dot_json::{
     AgentIdentityRecord, AuthDotJson, AuthMode, StoredAgentIdentity, StoredIdToken,
     StoredTimestamp, StoredTokens,
 };
-use crate::personal_access_token::{PersonalAccessTokenAuth, PersonalAccessTokenMetadata};
+use crate::personal_access_token_auth::{PersonalAccessTokenAuth, PersonalAccessTokenMetadata};
 use crate::token_claims::{
     AgentIdentityClaims, IdTokenClaims, JwtDecodeError, PlanType, jwt_expiry,
 };

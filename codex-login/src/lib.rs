@@ -86,6 +86,7 @@ pub mod http_client;
 pub mod issuer_guard;
 pub mod middleware;
 pub mod personal_access_token;
+mod personal_access_token_auth;
 pub mod profiles;
 pub mod refresh;
 pub mod refresh_failure_record;

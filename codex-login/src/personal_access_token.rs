@@ -15,11 +15,11 @@
 
 use crate::environment::EnvLookup;
 use crate::http_client::{CredentialUrlError, ensure_credential_safe_url};
+pub use crate::personal_access_token_auth::{PersonalAccessTokenAuth, PersonalAccessTokenMetadata};
 use crate::secret_scrub::SentSecrets;
 use crate::token_claims::PlanType;
 use codex_auth_provider::SecretString;
 use codex_auth_provider::bounded_body::{MAX_AUTH_RESPONSE_BYTES, read_capped};
-use std::fmt;
 use std::time::Duration;
 
 /// The prefix that marks a personal access token.
@@ -74,31 +74,6 @@ pub fn authapi_base_url_or(env: EnvLookup<'_>, configured: &str) -> String {
         .unwrap_or_else(|| configured.trim_end_matches('/').to_owned())
 }
 
-/// What the whoami call says about a personal access token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PersonalAccessTokenMetadata {
-    /// `email` (may be `null`).
-    pub email: Option<String>,
-    /// `chatgpt_user_id`.
-    pub chatgpt_user_id: String,
-    /// `chatgpt_account_id` (the workspace).
-    pub chatgpt_account_id: String,
-    /// `chatgpt_plan_type`, parsed.
-    pub plan_type: PlanType,
-    /// `chatgpt_account_is_fedramp`.
-    pub is_fedramp: bool,
-}
-
-impl fmt::Debug for PersonalAccessTokenMetadata {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PersonalAccessTokenMetadata")
-            .field("chatgpt_account_id", &self.chatgpt_account_id)
-            .field("plan_type", &self.plan_type)
-            .field("is_fedramp", &self.is_fedramp)
-            .finish_non_exhaustive()
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct WhoamiResponse {
     email: Option<String>,
@@ -106,24 +81,6 @@ struct WhoamiResponse {
     chatgpt_account_id: String,
     chatgpt_plan_type: String,
     chatgpt_account_is_fedramp: bool,
-}
-
-/// A personal access token and, once hydrated, what whoami said about it.
-#[derive(Clone)]
-pub struct PersonalAccessTokenAuth {
-    /// The `at-…` token (the bearer token).
-    pub token: SecretString,
-    /// Whoami's answer; `None` until hydrated.
-    pub metadata: Option<PersonalAccessTokenMetadata>,
-}
-
-impl fmt::Debug for PersonalAccessTokenAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PersonalAccessTokenAuth")
-            .field("token", &self.token)
-            .field("metadata", &self.metadata)
-            .finish()
-    }
 }
 
 /// Why a personal access token could not be hydrated (upstream's texts).
