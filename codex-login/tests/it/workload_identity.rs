@@ -547,3 +547,41 @@ async fn a_backend_401_is_recovered_by_one_forced_exchange() {
     assert_eq!(stats.bearer_rejected, 1, "{stats:?}");
     assert_eq!(stats.bearer_ok, 2, "{stats:?}");
 }
+
+#[tokio::test]
+async fn the_shared_cache_is_bound_to_the_callers_own_assertion() {
+    // Review finding 2: a cached token was adopted by any caller of the same setup, so a
+    // refused or garbage subject still got the token exchanged for another one.
+    let s = setup(
+        FederationRule {
+            subject: Some("repo:a".to_owned()),
+            ..FederationRule::default()
+        },
+        "[workload_identity]\nfederation_rule_id = \"idpm_emulator\"\n[workload_identity.subject_token]\ntype = \"environment\"\nvariable = \"SUBJ\"\n",
+    )
+    .await;
+    let mint = |subject: &str| {
+        s.emulator.mint_subject_token(&SubjectTokenSpec {
+            subject: subject.to_owned(),
+            ..SubjectTokenSpec::default()
+        })
+    };
+    let a = mint("repo:a");
+    let session = s.session_with(vec![("SUBJ", a.clone().into())]).unwrap();
+    session.token().await.unwrap();
+    assert_eq!(s.emulator.stats().federation_exchanges_ok, 1);
+    // The same assertion in another process shares the exchange.
+    let again = s.session_with(vec![("SUBJ", a.into())]).unwrap();
+    again.token().await.unwrap();
+    assert_eq!(s.emulator.stats().federation_exchanges_ok, 1);
+    // Another subject, and garbage, do their own exchange and are refused.
+    for subject in [mint("repo:b"), "not-a-jwt".to_owned()] {
+        let other = s.session_with(vec![("SUBJ", subject.into())]).unwrap();
+        let err = other.token().await.unwrap_err();
+        assert!(
+            matches!(err, WorkloadIdentityError::Rejected { status: 400, .. }),
+            "{err}"
+        );
+    }
+    assert_eq!(s.emulator.stats().federation_exchanges_ok, 1);
+}
