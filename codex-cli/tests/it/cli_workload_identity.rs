@@ -328,3 +328,48 @@ async fn trace_logs_never_show_the_subject_token_or_the_access_token() {
         "the subject token is never stored"
     );
 }
+
+/// Review finding 3: a FIFO as the token file hung `codex` forever while it held
+/// `auth.json.lock`. It is refused at once as not a regular file.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_token_file_is_refused_at_once() {
+    use crate::hostile_support::{assert_clean_failure, codex, run_within, write_config};
+    let home = tempfile::tempdir().unwrap();
+    // Loopback only (nothing listens on port 9): nothing may ever leave the machine.
+    write_config(
+        home.path(),
+        "issuer = \"http://127.0.0.1:9\"\nchatgpt_base_url = \"http://127.0.0.1:9/backend-api\"\n",
+    );
+    let fifo = home.path().join("identity-token");
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    let mut command = codex(home.path());
+    command
+        .args(["login", "status"])
+        .env("OPENAI_FEDERATION_RULE_ID", "idpm_emulator")
+        .env("OPENAI_IDENTITY_TOKEN_FILE", &fifo);
+    let started = std::time::Instant::now();
+    let out = run_within(
+        command,
+        Duration::from_secs(8),
+        "login status with a FIFO token file",
+    );
+    assert_clean_failure(&out, "FIFO token file");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "Error checking login status: could not read workload identity assertion file {}\n",
+            fifo.display()
+        )
+    );
+    // Nothing was left holding the lock: logout in the same home is immediate.
+    let mut command = codex(home.path());
+    command.args(["logout"]);
+    let out = run_within(command, Duration::from_secs(8), "logout after the FIFO");
+    assert!(!stderr(&out).contains("lock"), "{}", stderr(&out));
+}

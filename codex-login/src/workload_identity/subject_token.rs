@@ -1,6 +1,5 @@
 //! Getting the subject token (the assertion) from its source, fresh at every exchange.
 
-use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -21,9 +20,17 @@ pub async fn read(
 ) -> Result<SecretString, WorkloadIdentityError> {
     match source {
         SubjectSource::File(path) => {
-            let path = path.clone();
-            let bytes = tokio::task::spawn_blocking(move || read_file(&path))
+            let owned = path.clone();
+            let read = tokio::task::spawn_blocking(move || read_file(&owned));
+            let bytes = tokio::time::timeout(SOURCE_TIMEOUT, read)
                 .await
+                .map_err(|_| WorkloadIdentityError::ReadAssertion {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("it could not be read within {} s", SOURCE_TIMEOUT.as_secs()),
+                    ),
+                })?
                 .map_err(|_| WorkloadIdentityError::InvalidAssertion)??;
             validate(bytes)
         }
@@ -37,18 +44,21 @@ pub async fn read(
     }
 }
 
-/// At most `MAX_ASSERTION_BYTES + 1` bytes of the file.
+/// The file, if it is a regular file of at most `MAX_ASSERTION_BYTES`: opened without blocking
+/// and checked on the open descriptor (a FIFO, device or directory is refused, never waited
+/// on), read with a hard cap.
 fn read_file(path: &Path) -> Result<Vec<u8>, WorkloadIdentityError> {
     let read_error = |source| WorkloadIdentityError::ReadAssertion {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_ASSERTION_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    Ok(bytes)
+    // The official CLI's own words for a regular file that is too large.
+    if std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.len() > MAX_ASSERTION_BYTES as u64)
+    {
+        return Err(WorkloadIdentityError::AssertionTooLarge);
+    }
+    crate::bounded_file::read_regular_file(path, MAX_ASSERTION_BYTES as u64).map_err(read_error)
 }
 
 /// Size, UTF-8, no NUL, non-empty after trimming; the trimmed token.
