@@ -373,3 +373,69 @@ fn a_fifo_as_the_token_file_is_refused_at_once() {
     let out = run_within(command, Duration::from_secs(8), "logout after the FIFO");
     assert!(!stderr(&out).contains("lock"), "{}", stderr(&out));
 }
+
+/// Review finding 4: a token command printing 300 MB, and an Actions endpoint whose answer never
+/// ends, were read whole into memory. Both are refused quickly with bounded memory.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_command_output_and_an_endless_actions_answer_are_refused_with_bounded_memory() {
+    use crate::hostile_support::{
+        assert_clean_failure, codex, endless_body_server, run_within, write_config,
+    };
+    let loopback = "issuer = \"http://127.0.0.1:9\"\nchatgpt_base_url = \"http://127.0.0.1:9/backend-api\"\n\
+                    [workload_identity]\nfederation_rule_id = \"idpm_emulator\"\n";
+    let command_home = tempfile::tempdir().unwrap();
+    write_config(
+        command_home.path(),
+        &format!(
+            "{loopback}[workload_identity.subject_token]\ntype = \"command\"\n\
+             command = [\"head\", \"-c\", \"300000000\", \"/dev/zero\"]\n"
+        ),
+    );
+    let mut command = codex(command_home.path());
+    command.args(["login", "status"]);
+    let out = blocking(move || run_within(command, Duration::from_secs(8), "300 MB command")).await;
+    assert_clean_failure(&out, "300 MB command");
+    assert!(
+        stderr(&out).contains("the workload identity assertion exceeds 16 KiB"),
+        "{}",
+        stderr(&out)
+    );
+
+    let actions = endless_body_server().await;
+    let actions_home = tempfile::tempdir().unwrap();
+    write_config(
+        actions_home.path(),
+        &format!(
+            "{loopback}[workload_identity.subject_token]\ntype = \"github_actions\"\naudience = \"openai\"\n"
+        ),
+    );
+    let mut command = codex(actions_home.path());
+    command
+        .args(["login", "status"])
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{actions}/token"))
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token");
+    let started = std::time::Instant::now();
+    let out =
+        blocking(move || run_within(command, Duration::from_secs(8), "endless Actions")).await;
+    assert_clean_failure(&out, "endless Actions answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr(&out).contains(
+            "github_actions source failed: the ID token endpoint returned an invalid response"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let peak = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .unwrap()
+        .max_rss();
+    assert!(
+        peak < 200 * 1024,
+        "a child of this test used {peak} KiB: an unbounded subject source was read into memory"
+    );
+}

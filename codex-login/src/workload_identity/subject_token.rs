@@ -10,6 +10,8 @@ use super::error::WorkloadIdentityError;
 
 /// The largest assertion accepted (the official CLI's limit).
 pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+/// The largest answer accepted from GitHub Actions' ID token endpoint.
+pub const MAX_ACTIONS_RESPONSE_BYTES: usize = 1024 * 1024;
 /// How long a GitHub Actions request or a token command may take.
 pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -103,14 +105,14 @@ async fn run_command(argv: &[String]) -> Result<Vec<u8>, WorkloadIdentityError> 
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
-    let child = command.spawn().map_err(|err| {
+    let mut child = command.spawn().map_err(|err| {
         source_error(
             "command",
             format!("could not run `{program}`: {err}"),
             false,
         )
     })?;
-    let output = tokio::time::timeout(SOURCE_TIMEOUT, child.wait_with_output())
+    let output = tokio::time::timeout(SOURCE_TIMEOUT, capped_output(&mut child))
         .await
         .map_err(|_| {
             source_error(
@@ -123,14 +125,37 @@ async fn run_command(argv: &[String]) -> Result<Vec<u8>, WorkloadIdentityError> 
             )
         })?
         .map_err(|err| source_error("command", format!("`{program}` failed: {err}"), true))?;
-    if !output.status.success() {
+    let Some((status, stdout)) = output else {
+        // More than an assertion can hold: the child was killed, nothing more is read.
+        return Err(WorkloadIdentityError::AssertionTooLarge);
+    };
+    if !status.success() {
         return Err(source_error(
             "command",
-            format!("`{program}` exited with {}", output.status),
+            format!("`{program}` exited with {status}"),
             false,
         ));
     }
-    Ok(output.stdout)
+    Ok(stdout)
+}
+
+/// The child's exit status and standard output, reading at most `MAX_ASSERTION_BYTES + 1`
+/// bytes; `None` (after killing the child) when it prints more.
+async fn capped_output(
+    child: &mut tokio::process::Child,
+) -> std::io::Result<Option<(std::process::ExitStatus, Vec<u8>)>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut stdout = Vec::new();
+    if let Some(pipe) = child.stdout.take() {
+        pipe.take(MAX_ASSERTION_BYTES as u64 + 1)
+            .read_to_end(&mut stdout)
+            .await?;
+    }
+    if stdout.len() > MAX_ASSERTION_BYTES {
+        let _ = child.kill().await;
+        return Ok(None);
+    }
+    Ok(Some((child.wait().await?, stdout)))
 }
 
 /// Asks GitHub Actions' OIDC endpoint for a token for `audience`.
@@ -181,10 +206,10 @@ async fn github_actions(
             false,
         )
     };
-    let body = response.bytes().await.map_err(|_| invalid())?;
-    if body.len() > 1024 * 1024 {
-        return Err(invalid());
-    }
+    // Capped while reading (and a larger Content-Length is refused before reading).
+    let body = codex_auth_provider::bounded_body::read_capped(response, MAX_ACTIONS_RESPONSE_BYTES)
+        .await
+        .map_err(|_| invalid())?;
     #[derive(serde::Deserialize)]
     struct Answer {
         value: String,
