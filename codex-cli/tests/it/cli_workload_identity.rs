@@ -479,3 +479,40 @@ fn run_measured(
     }
 }
 
+/// Review finding 7: `--min-valid` was ignored under workload identity. A token valid for less
+/// than it forces one fresh exchange when a fresh one can be valid that long; otherwise (and if
+/// even the fresh one is too short-lived) `codex token` warns, as for a ChatGPT login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_valid_forces_a_fresh_exchange_and_warns_like_the_normal_path() {
+    let home = home_with_rule(FederationRule {
+        access_token_ttl_secs: 40,
+        ..FederationRule::default()
+    })
+    .await;
+    write_subject(&home, SubjectTokenSpec::default());
+    let out = run_wif(&home, &["token", "--min-valid", "30s"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let first = stdout(&out);
+    assert_eq!(home.emulator().stats().federation_exchanges_ok, 1);
+
+    // 5 s later the cached token has < 36 s left (and is before its refresh point, 20 s):
+    // --min-valid 36s forces one fresh exchange, whose 40 s satisfy it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let out = run_wif(&home, &["token", "--min-valid", "36s", "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let token: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_ne!(format!("{}\n", token["token"].as_str().unwrap()), first);
+    assert_eq!(home.emulator().stats().federation_exchanges_ok, 2);
+
+    // Longer than the rule's lifetime: no exchange can help; a warning, the current token.
+    let out = run_wif(&home, &["token", "--min-valid", "1h", "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Warning: the access token expires within --min-valid"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(home.emulator().stats().federation_exchanges_ok, 2);
+}

@@ -43,6 +43,8 @@ pub struct WorkloadToken {
     pub plan_type: Option<String>,
     /// When it expires.
     pub expires_at: DateTime<Utc>,
+    /// Its lifetime as the issuer granted it (`expires_in`): what a fresh exchange would give.
+    pub lifetime: chrono::Duration,
     /// This process's generation number of the token (pass it to [`WorkloadIdentity::refresh`]).
     pub generation: u64,
 }
@@ -54,6 +56,7 @@ impl fmt::Debug for WorkloadToken {
             .field("identity", &self.identity)
             .field("plan_type", &self.plan_type)
             .field("expires_at", &self.expires_at)
+            .field("lifetime", &self.lifetime)
             .field("generation", &self.generation)
             .finish()
     }
@@ -276,6 +279,7 @@ fn to_token(cached: &CachedToken) -> WorkloadToken {
         plan_type: cached.answer.plan_type.clone(),
         expires_at: DateTime::<Utc>::from_timestamp_millis(cached.expires_at_ms)
             .unwrap_or_else(Utc::now),
+        lifetime: chrono::Duration::seconds(i64::try_from(cached.answer.expires_in).unwrap_or(0)),
         generation: cached.generation,
     }
 }
