@@ -54,7 +54,8 @@ fn produce(overrides: &[String], args: &TokenArgs) -> Result<String, Failure> {
         .map_err(|_| (exit::FAILURE, "--min-valid is too long".to_owned()))?;
     // Issue 19: workload identity (never a fallback to stored credentials).
     if let Some(session) = crate::workload_cmd::session(&config).map_err(|e| (exit::FAILURE, e))? {
-        let auth = crate::workload_cmd::current_auth(&config, session)?;
+        let auth = crate::workload_cmd::current_auth(&config, session, min_valid)?;
+        warn_if_short_lived(&auth, min_valid);
         let headers = auth.provider().auth_headers();
         return render(&auth, &headers, args);
     }
@@ -73,14 +74,20 @@ fn produce(overrides: &[String], args: &TokenArgs) -> Result<String, Failure> {
     } else {
         resolved.auth
     };
-    if !valid_for(&auth, min_valid) {
+    warn_if_short_lived(&auth, min_valid);
+    let headers = auth.provider().auth_headers();
+    render(&auth, &headers, args)
+}
+
+/// The warning for a token that even a refresh (or a fresh exchange) left valid for less than
+/// `--min-valid`.
+fn warn_if_short_lived(auth: &CodexAuth, min_valid: chrono::Duration) {
+    if !valid_for(auth, min_valid) {
         eprintln!(
             "Warning: the access token expires within --min-valid even after a refresh \
              (the issuer issues shorter-lived tokens)."
         );
     }
-    let headers = auth.provider().auth_headers();
-    render(&auth, &headers, args)
 }
 
 fn resolve(config: &CodexConfig) -> Result<ResolvedAuth, Failure> {

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use codex_login::config::CodexConfig;
-use codex_login::workload_identity::{self, WorkloadIdentity, config::raw_process_env};
+use codex_login::workload_identity::{
+    self, WorkloadIdentity, WorkloadIdentityError, config::raw_process_env,
+};
 use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError};
 
 use crate::{context, exit};
@@ -70,20 +72,52 @@ pub fn status(config: &CodexConfig, session: Arc<WorkloadIdentity>) -> u8 {
     }
 }
 
-/// The current federated credentials through a fresh manager (for `codex token`).
+/// The current federated credentials through a fresh manager (for `codex token`): when the
+/// current token expires within `min_valid` and the rule's tokens live longer than that, one
+/// fresh exchange is forced first (as a ChatGPT login is refreshed); the caller warns if the
+/// token is still too short-lived.
 pub fn current_auth(
     config: &CodexConfig,
     session: Arc<WorkloadIdentity>,
+    min_valid: chrono::Duration,
 ) -> Result<CodexAuth, (u8, String)> {
     let runtime = context::runtime().map_err(|err| (exit::NETWORK_ERROR, err))?;
-    let manager = manager(config, session).map_err(|err| (exit::FAILURE, err))?;
+    let manager = manager(config, session.clone()).map_err(|err| (exit::FAILURE, err))?;
+    let session_failure = |err: WorkloadIdentityError| {
+        let code = if err.is_transient() {
+            exit::NETWORK_ERROR
+        } else {
+            exit::NEEDS_LOGIN
+        };
+        (code, err.to_string())
+    };
     runtime.block_on(async move {
-        match manager.try_auth().await {
-            Ok(Some(auth)) => Ok(auth),
-            Ok(None) => Err((exit::FAILURE, "Not logged in".to_owned())),
-            Err(err) => Err((failure_code(&err), err.to_string())),
+        let auth = current(&manager).await?;
+        if auth
+            .access_token_expires_at()
+            .is_none_or(|expires_at| expires_at - min_valid > chrono::Utc::now())
+        {
+            return Ok(auth);
         }
+        // Only when a fresh token can be valid that long (else the caller just warns).
+        let token = session.token().await.map_err(session_failure)?;
+        if token.lifetime <= min_valid {
+            return Ok(auth);
+        }
+        session
+            .refresh(token.generation)
+            .await
+            .map_err(session_failure)?;
+        current(&manager).await
     })
+}
+
+async fn current(manager: &AuthManager) -> Result<CodexAuth, (u8, String)> {
+    match manager.try_auth().await {
+        Ok(Some(auth)) => Ok(auth),
+        Ok(None) => Err((exit::FAILURE, "Not logged in".to_owned())),
+        Err(err) => Err((failure_code(&err), err.to_string())),
+    }
 }
 
 /// The line `whoami` adds about the federated identity.

@@ -328,3 +328,191 @@ async fn trace_logs_never_show_the_subject_token_or_the_access_token() {
         "the subject token is never stored"
     );
 }
+
+/// Review finding 3: a FIFO as the token file hung `codex` forever while it held
+/// `auth.json.lock`. It is refused at once as not a regular file.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_token_file_is_refused_at_once() {
+    use crate::hostile_support::{assert_clean_failure, codex, run_within, write_config};
+    let home = tempfile::tempdir().unwrap();
+    // Loopback only (nothing listens on port 9): nothing may ever leave the machine.
+    write_config(
+        home.path(),
+        "issuer = \"http://127.0.0.1:9\"\nchatgpt_base_url = \"http://127.0.0.1:9/backend-api\"\n",
+    );
+    let fifo = home.path().join("identity-token");
+    nix::unistd::mkfifo(
+        &fifo,
+        nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+    )
+    .unwrap();
+    let mut command = codex(home.path());
+    command
+        .args(["login", "status"])
+        .env("OPENAI_FEDERATION_RULE_ID", "idpm_emulator")
+        .env("OPENAI_IDENTITY_TOKEN_FILE", &fifo);
+    let started = std::time::Instant::now();
+    let out = run_within(
+        command,
+        Duration::from_secs(8),
+        "login status with a FIFO token file",
+    );
+    assert_clean_failure(&out, "FIFO token file");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "Error checking login status: could not read workload identity assertion file {}\n",
+            fifo.display()
+        )
+    );
+    // Nothing was left holding the lock: logout in the same home is immediate.
+    let mut command = codex(home.path());
+    command.args(["logout"]);
+    let out = run_within(command, Duration::from_secs(8), "logout after the FIFO");
+    assert!(!stderr(&out).contains("lock"), "{}", stderr(&out));
+}
+
+/// Review finding 4: a token command printing 300 MB, and an Actions endpoint whose answer never
+/// ends, were read whole into memory. Both are refused quickly with bounded memory.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_command_output_and_an_endless_actions_answer_are_refused_with_bounded_memory() {
+    use crate::hostile_support::{assert_clean_failure, codex, endless_body_server, write_config};
+    let loopback = "issuer = \"http://127.0.0.1:9\"\nchatgpt_base_url = \"http://127.0.0.1:9/backend-api\"\n\
+                    [workload_identity]\nfederation_rule_id = \"idpm_emulator\"\n";
+    let command_home = tempfile::tempdir().unwrap();
+    write_config(
+        command_home.path(),
+        &format!(
+            "{loopback}[workload_identity.subject_token]\ntype = \"command\"\n\
+             command = [\"head\", \"-c\", \"300000000\", \"/dev/zero\"]\n"
+        ),
+    );
+    let mut command = codex(command_home.path());
+    command.args(["login", "status"]);
+    let (out, peak) = blocking(move || run_measured(command, Duration::from_secs(8))).await;
+    assert_clean_failure(&out, "300 MB command");
+    assert!(
+        peak < 128 * 1024,
+        "codex reached {peak} KiB reading a 300 MB command output"
+    );
+    assert!(
+        stderr(&out).contains("the workload identity assertion exceeds 16 KiB"),
+        "{}",
+        stderr(&out)
+    );
+
+    let actions = endless_body_server().await;
+    let actions_home = tempfile::tempdir().unwrap();
+    write_config(
+        actions_home.path(),
+        &format!(
+            "{loopback}[workload_identity.subject_token]\ntype = \"github_actions\"\naudience = \"openai\"\n"
+        ),
+    );
+    let mut command = codex(actions_home.path());
+    command
+        .args(["login", "status"])
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", format!("{actions}/token"))
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token");
+    let started = std::time::Instant::now();
+    let (out, peak) = blocking(move || run_measured(command, Duration::from_secs(8))).await;
+    assert_clean_failure(&out, "endless Actions answer");
+    assert!(
+        peak < 128 * 1024,
+        "codex reached {peak} KiB reading an endless Actions answer"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr(&out).contains(
+            "github_actions source failed: the ID token endpoint returned an invalid response"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Runs `command` (at most `limit`, else the test fails) and samples its peak resident set
+/// (`VmHWM`, KiB) every 5 ms while it runs: this child's own peak, whatever other tests run.
+#[cfg(target_os = "linux")]
+fn run_measured(
+    mut command: std::process::Command,
+    limit: Duration,
+) -> (std::process::Output, u64) {
+    let mut child = command.spawn().unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let started = std::time::Instant::now();
+    let mut peak = 0u64;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+        {
+            peak = peak.max(kib);
+        }
+        if child.try_wait().unwrap().is_some() {
+            return (child.wait_with_output().unwrap(), peak);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still ran after {limit:?} (peak {peak} KiB); stderr: {}",
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Review finding 7: `--min-valid` was ignored under workload identity. A token valid for less
+/// than it forces one fresh exchange when a fresh one can be valid that long; otherwise (and if
+/// even the fresh one is too short-lived) `codex token` warns, as for a ChatGPT login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_valid_forces_a_fresh_exchange_and_warns_like_the_normal_path() {
+    let home = home_with_rule(FederationRule {
+        access_token_ttl_secs: 40,
+        ..FederationRule::default()
+    })
+    .await;
+    write_subject(&home, SubjectTokenSpec::default());
+    let out = run_wif(&home, &["token", "--min-valid", "30s"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let first = stdout(&out);
+    assert_eq!(home.emulator().stats().federation_exchanges_ok, 1);
+
+    // 5 s later the cached token has < 36 s left (and is before its refresh point, 20 s):
+    // --min-valid 36s forces one fresh exchange, whose 40 s satisfy it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let out = run_wif(&home, &["token", "--min-valid", "36s", "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let token: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_ne!(format!("{}\n", token["token"].as_str().unwrap()), first);
+    assert_eq!(home.emulator().stats().federation_exchanges_ok, 2);
+
+    // Longer than the rule's lifetime: no exchange can help; a warning, the current token.
+    let out = run_wif(&home, &["token", "--min-valid", "1h", "--json"]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Warning: the access token expires within --min-valid"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(home.emulator().stats().federation_exchanges_ok, 2);
+}

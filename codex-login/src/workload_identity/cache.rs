@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use super::exchange::{ExchangeAnswer, FederatedIdentity};
 
 /// The version of the cache file's schema.
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 /// Refresh this long before expiry at most (and at most half the lifetime).
 pub const MAX_REFRESH_LEAD_MS: i64 = 120_000;
 /// After a transient failure with a still-valid token, try again this much later.
@@ -63,6 +63,9 @@ struct CacheFile {
     schema_version: u32,
     /// Which setup the token is for (rule, token URL, source, context), hashed.
     fingerprint: String,
+    /// The hash of the assertion the token was exchanged for: another process adopts the
+    /// token only when its own current assertion is the same one.
+    subject_hash: String,
     access_token: String,
     expires_in: u64,
     expires_at_ms: i64,
@@ -71,12 +74,15 @@ struct CacheFile {
     plan_type: Option<String>,
 }
 
-/// The cached token for `fingerprint`, if the file holds one (anything unreadable is ignored:
-/// the caller exchanges and rewrites it).
-pub fn load(path: &Path, fingerprint: &str) -> Option<CachedToken> {
+/// The cached token for `fingerprint` exchanged for the assertion hashed as `subject_hash`, if
+/// the file holds one (anything unreadable is ignored: the caller exchanges and rewrites it).
+pub fn load(path: &Path, fingerprint: &str, subject_hash: &str) -> Option<CachedToken> {
     let text = crate::bounded_file::read_regular_text_file(path, 64 * 1024).ok()?;
     let file: CacheFile = serde_json::from_str(&text).ok()?;
-    if file.schema_version != SCHEMA_VERSION || file.fingerprint != fingerprint {
+    if file.schema_version != SCHEMA_VERSION
+        || file.fingerprint != fingerprint
+        || file.subject_hash != subject_hash
+    {
         return None;
     }
     Some(CachedToken {
@@ -92,14 +98,21 @@ pub fn load(path: &Path, fingerprint: &str) -> Option<CachedToken> {
     })
 }
 
-/// Writes `token` atomically: a 0600 temporary file in the same directory, fsynced, renamed.
-pub fn store(path: &Path, fingerprint: &str, token: &CachedToken) -> std::io::Result<()> {
+/// Writes `token` (exchanged for the assertion hashed as `subject_hash`) atomically: a 0600
+/// temporary file in the same directory, fsynced, renamed.
+pub fn store(
+    path: &Path,
+    fingerprint: &str,
+    subject_hash: &str,
+    token: &CachedToken,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("the cache path has no directory"))?;
     let file = CacheFile {
         schema_version: SCHEMA_VERSION,
         fingerprint: fingerprint.to_owned(),
+        subject_hash: subject_hash.to_owned(),
         access_token: token.answer.access_token.expose().to_owned(),
         expires_in: token.answer.expires_in,
         expires_at_ms: token.expires_at_ms,

@@ -152,6 +152,34 @@ pub fn token_url_for(config: &CodexConfig) -> Result<Url, WorkloadIdentityError>
     check_token_url(&url)
 }
 
+/// `[workload_identity].token_url`: a valid token URL ([`check_token_url`]) that is either on
+/// loopback or on the origin [`token_url_for`] picks for this config (another path there is
+/// allowed, another host never: the assertion must not go elsewhere, since the bearer it buys
+/// is then sent to ChatGPT).
+fn check_configured_token_url(
+    config: &CodexConfig,
+    raw: &str,
+) -> Result<Url, WorkloadIdentityError> {
+    let url = check_token_url(raw)?;
+    if is_loopback_url(raw) {
+        return Ok(url);
+    }
+    match token_url_for(config) {
+        Ok(expected) if expected.origin() == url.origin() => Ok(url),
+        Ok(expected) => Err(config_error(
+            "token_url",
+            format!(
+                "must be on {} (the issuer chatgpt_base_url routes to) or on loopback",
+                expected.origin().ascii_serialization()
+            ),
+        )),
+        Err(_) => Err(config_error(
+            "token_url",
+            "must be on loopback: chatgpt_base_url names no trusted issuer",
+        )),
+    }
+}
+
 /// Parses a token URL: `https`, or `http` to a loopback host; no userinfo, query or fragment.
 pub fn check_token_url(raw: &str) -> Result<Url, WorkloadIdentityError> {
     let url = Url::parse(raw).map_err(|_| WorkloadIdentityError::TokenUrl)?;
@@ -271,7 +299,7 @@ fn parse_section(
         Some(_) => return Err(config_error("context", "must be a string")),
     };
     let token_url = match string(section, "token_url")? {
-        Some(raw) => check_token_url(raw)?,
+        Some(raw) => check_configured_token_url(config, raw)?,
         None => token_url_for(config)?,
     };
     let shared_cache = match section.get("cache") {

@@ -43,6 +43,8 @@ pub struct WorkloadToken {
     pub plan_type: Option<String>,
     /// When it expires.
     pub expires_at: DateTime<Utc>,
+    /// Its lifetime as the issuer granted it (`expires_in`): what a fresh exchange would give.
+    pub lifetime: chrono::Duration,
     /// This process's generation number of the token (pass it to [`WorkloadIdentity::refresh`]).
     pub generation: u64,
 }
@@ -54,6 +56,7 @@ impl fmt::Debug for WorkloadToken {
             .field("identity", &self.identity)
             .field("plan_type", &self.plan_type)
             .field("expires_at", &self.expires_at)
+            .field("lifetime", &self.lifetime)
             .field("generation", &self.generation)
             .finish()
     }
@@ -101,7 +104,7 @@ impl WorkloadIdentity {
         for part in [
             config.rule_id.as_str(),
             config.token_url.as_str(),
-            &config.source.label(),
+            &source_key(&config.source),
             config.context.as_deref().unwrap_or("\u{0}none"),
         ] {
             hasher.update(part.as_bytes());
@@ -174,16 +177,21 @@ impl WorkloadIdentity {
         self.obtain(&mut state, rejected).await
     }
 
-    /// A token from the shared cache (under the lock) or from one exchange.
+    /// A token from the shared cache (under the lock) or from one exchange. The caller's own
+    /// assertion is read first, outside the lock, and a cached token is adopted only if it was
+    /// exchanged for that very assertion: a refused, garbage or rotated subject never inherits
+    /// another subject's token.
     async fn obtain(
         &self,
         state: &mut SessionState,
         rejected: Option<String>,
     ) -> Result<WorkloadToken, WorkloadIdentityError> {
+        let assertion = subject_token::read(&self.config.source, &self.client).await?;
         if !self.config.shared_cache {
-            let token = self.exchange_once().await?;
+            let token = self.exchange_once(&assertion).await?;
             return adopt(state, token);
         }
+        let subject_hash = token_hash(&assertion);
         let home = &self.config.codex_home;
         let _ = std::fs::create_dir_all(home);
         let lock = match AuthFileLock::acquire(home, DEFAULT_LOCK_WAIT).await {
@@ -195,34 +203,53 @@ impl WorkloadIdentity {
         };
         let path = config::cache_path(home);
         if lock.is_some()
-            && let Some(shared) = cache::load(&path, &self.fingerprint)
+            && let Some(shared) = cache::load(&path, &self.fingerprint, &subject_hash)
             && now_ms() < shared.refresh_at_ms
             && rejected.as_deref() != Some(token_hash(&shared.answer.access_token).as_str())
         {
             return adopt(state, shared);
         }
-        let token = self.exchange_once().await?;
+        let token = self.exchange_once(&assertion).await?;
         if lock.is_some()
-            && let Err(err) = cache::store(&path, &self.fingerprint, &token)
+            && let Err(err) = cache::store(&path, &self.fingerprint, &subject_hash, &token)
         {
             tracing::warn!("could not write {}: {err}", path.display());
         }
         adopt(state, token)
     }
 
-    /// Reads the assertion and sends one exchange.
-    async fn exchange_once(&self) -> Result<CachedToken, WorkloadIdentityError> {
-        let assertion = subject_token::read(&self.config.source, &self.client).await?;
+    /// Sends one exchange for `assertion`.
+    async fn exchange_once(
+        &self,
+        assertion: &SecretString,
+    ) -> Result<CachedToken, WorkloadIdentityError> {
         let sent_at = now_ms();
         let answer = exchange::exchange(
             &self.client,
             &self.config.token_url,
             &self.config.rule_id,
-            &assertion,
+            assertion,
             self.config.context.as_deref(),
         )
         .await?;
         Ok(CachedToken::new(answer, sent_at))
+    }
+}
+
+/// What of the source goes into the cache key: the label, plus the whole argv of a command
+/// and the request URL, audience and (hashed) request token of GitHub Actions.
+fn source_key(source: &SubjectSource) -> String {
+    match source {
+        SubjectSource::Command(argv) => format!("command:{}", argv.join("\u{0}")),
+        SubjectSource::GithubActions {
+            request_url,
+            request_token,
+            audience,
+        } => format!(
+            "github-actions:{request_url}\u{0}{audience}\u{0}{}",
+            token_hash(request_token)
+        ),
+        other => other.label(),
     }
 }
 
@@ -252,6 +279,7 @@ fn to_token(cached: &CachedToken) -> WorkloadToken {
         plan_type: cached.answer.plan_type.clone(),
         expires_at: DateTime::<Utc>::from_timestamp_millis(cached.expires_at_ms)
             .unwrap_or_else(Utc::now),
+        lifetime: chrono::Duration::seconds(i64::try_from(cached.answer.expires_in).unwrap_or(0)),
         generation: cached.generation,
     }
 }

@@ -1,6 +1,5 @@
 //! Getting the subject token (the assertion) from its source, fresh at every exchange.
 
-use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,6 +10,8 @@ use super::error::WorkloadIdentityError;
 
 /// The largest assertion accepted (the official CLI's limit).
 pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+/// The largest answer accepted from GitHub Actions' ID token endpoint.
+pub const MAX_ACTIONS_RESPONSE_BYTES: usize = 1024 * 1024;
 /// How long a GitHub Actions request or a token command may take.
 pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -21,9 +22,17 @@ pub async fn read(
 ) -> Result<SecretString, WorkloadIdentityError> {
     match source {
         SubjectSource::File(path) => {
-            let path = path.clone();
-            let bytes = tokio::task::spawn_blocking(move || read_file(&path))
+            let owned = path.clone();
+            let read = tokio::task::spawn_blocking(move || read_file(&owned));
+            let bytes = tokio::time::timeout(SOURCE_TIMEOUT, read)
                 .await
+                .map_err(|_| WorkloadIdentityError::ReadAssertion {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("it could not be read within {} s", SOURCE_TIMEOUT.as_secs()),
+                    ),
+                })?
                 .map_err(|_| WorkloadIdentityError::InvalidAssertion)??;
             validate(bytes)
         }
@@ -37,18 +46,21 @@ pub async fn read(
     }
 }
 
-/// At most `MAX_ASSERTION_BYTES + 1` bytes of the file.
+/// The file, if it is a regular file of at most `MAX_ASSERTION_BYTES`: opened without blocking
+/// and checked on the open descriptor (a FIFO, device or directory is refused, never waited
+/// on), read with a hard cap.
 fn read_file(path: &Path) -> Result<Vec<u8>, WorkloadIdentityError> {
     let read_error = |source| WorkloadIdentityError::ReadAssertion {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_ASSERTION_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    Ok(bytes)
+    // The official CLI's own words for a regular file that is too large.
+    if std::fs::metadata(path)
+        .is_ok_and(|meta| meta.is_file() && meta.len() > MAX_ASSERTION_BYTES as u64)
+    {
+        return Err(WorkloadIdentityError::AssertionTooLarge);
+    }
+    crate::bounded_file::read_regular_file(path, MAX_ASSERTION_BYTES as u64).map_err(read_error)
 }
 
 /// Size, UTF-8, no NUL, non-empty after trimming; the trimmed token.
@@ -93,14 +105,14 @@ async fn run_command(argv: &[String]) -> Result<Vec<u8>, WorkloadIdentityError> 
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
-    let child = command.spawn().map_err(|err| {
+    let mut child = command.spawn().map_err(|err| {
         source_error(
             "command",
             format!("could not run `{program}`: {err}"),
             false,
         )
     })?;
-    let output = tokio::time::timeout(SOURCE_TIMEOUT, child.wait_with_output())
+    let output = tokio::time::timeout(SOURCE_TIMEOUT, capped_output(&mut child))
         .await
         .map_err(|_| {
             source_error(
@@ -113,14 +125,37 @@ async fn run_command(argv: &[String]) -> Result<Vec<u8>, WorkloadIdentityError> 
             )
         })?
         .map_err(|err| source_error("command", format!("`{program}` failed: {err}"), true))?;
-    if !output.status.success() {
+    let Some((status, stdout)) = output else {
+        // More than an assertion can hold: the child was killed, nothing more is read.
+        return Err(WorkloadIdentityError::AssertionTooLarge);
+    };
+    if !status.success() {
         return Err(source_error(
             "command",
-            format!("`{program}` exited with {}", output.status),
+            format!("`{program}` exited with {status}"),
             false,
         ));
     }
-    Ok(output.stdout)
+    Ok(stdout)
+}
+
+/// The child's exit status and standard output, reading at most `MAX_ASSERTION_BYTES + 1`
+/// bytes; `None` (after killing the child) when it prints more.
+async fn capped_output(
+    child: &mut tokio::process::Child,
+) -> std::io::Result<Option<(std::process::ExitStatus, Vec<u8>)>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut stdout = Vec::new();
+    if let Some(pipe) = child.stdout.take() {
+        pipe.take(MAX_ASSERTION_BYTES as u64 + 1)
+            .read_to_end(&mut stdout)
+            .await?;
+    }
+    if stdout.len() > MAX_ASSERTION_BYTES {
+        let _ = child.kill().await;
+        return Ok(None);
+    }
+    Ok(Some((child.wait().await?, stdout)))
 }
 
 /// Asks GitHub Actions' OIDC endpoint for a token for `audience`.
@@ -171,10 +206,10 @@ async fn github_actions(
             false,
         )
     };
-    let body = response.bytes().await.map_err(|_| invalid())?;
-    if body.len() > 1024 * 1024 {
-        return Err(invalid());
-    }
+    // Capped while reading (and a larger Content-Length is refused before reading).
+    let body = codex_auth_provider::bounded_body::read_capped(response, MAX_ACTIONS_RESPONSE_BYTES)
+        .await
+        .map_err(|_| invalid())?;
     #[derive(serde::Deserialize)]
     struct Answer {
         value: String,

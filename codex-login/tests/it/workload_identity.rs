@@ -547,3 +547,94 @@ async fn a_backend_401_is_recovered_by_one_forced_exchange() {
     assert_eq!(stats.bearer_rejected, 1, "{stats:?}");
     assert_eq!(stats.bearer_ok, 2, "{stats:?}");
 }
+
+#[tokio::test]
+async fn the_shared_cache_is_bound_to_the_callers_own_assertion() {
+    // Review finding 2: a cached token was adopted by any caller of the same setup, so a
+    // refused or garbage subject still got the token exchanged for another one.
+    let s = setup(
+        FederationRule {
+            subject: Some("repo:a".to_owned()),
+            ..FederationRule::default()
+        },
+        "[workload_identity]\nfederation_rule_id = \"idpm_emulator\"\n[workload_identity.subject_token]\ntype = \"environment\"\nvariable = \"SUBJ\"\n",
+    )
+    .await;
+    let mint = |subject: &str| {
+        s.emulator.mint_subject_token(&SubjectTokenSpec {
+            subject: subject.to_owned(),
+            ..SubjectTokenSpec::default()
+        })
+    };
+    let a = mint("repo:a");
+    let session = s.session_with(vec![("SUBJ", a.clone().into())]).unwrap();
+    session.token().await.unwrap();
+    assert_eq!(s.emulator.stats().federation_exchanges_ok, 1);
+    // The same assertion in another process shares the exchange.
+    let again = s.session_with(vec![("SUBJ", a.into())]).unwrap();
+    again.token().await.unwrap();
+    assert_eq!(s.emulator.stats().federation_exchanges_ok, 1);
+    // Another subject, and garbage, do their own exchange and are refused.
+    for subject in [mint("repo:b"), "not-a-jwt".to_owned()] {
+        let other = s.session_with(vec![("SUBJ", subject.into())]).unwrap();
+        let err = other.token().await.unwrap_err();
+        assert!(
+            matches!(err, WorkloadIdentityError::Rejected { status: 400, .. }),
+            "{err}"
+        );
+    }
+    assert_eq!(s.emulator.stats().federation_exchanges_ok, 1);
+}
+
+#[test]
+fn a_configured_token_url_must_stay_on_the_trusted_origin_or_loopback() {
+    // Review finding 9: `[workload_identity].token_url` accepted any https origin, so the
+    // assertion could be sent anywhere and the bearer it bought then went to ChatGPT.
+    let table = "[workload_identity]\nfederation_rule_id = \"idpm_1\"\n\
+                 [workload_identity.subject_token]\ntype = \"environment\"\nvariable = \"SUBJ\"\n";
+    let resolve_token_url = |base: &str, token_url: &str| {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join("config.toml"),
+            format!("chatgpt_base_url = \"{base}\"\n{table}").replace(
+                "[workload_identity]\n",
+                &format!("[workload_identity]\ntoken_url = \"{token_url}\"\n"),
+            ),
+        )
+        .unwrap();
+        let config = load_config_in(home.path().to_owned(), &[], &|_| None).unwrap();
+        resolve_with(&config, &[("SUBJ", "subject")]).map(|c| c.unwrap().token_url.to_string())
+    };
+    let production = "https://chatgpt.com/backend-api";
+    let err = resolve_token_url(production, "https://evil.example/oauth/token")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "workload_identity.token_url must be on https://auth.openai.com (the issuer \
+         chatgpt_base_url routes to) or on loopback"
+    );
+    assert!(
+        resolve_token_url(
+            production,
+            "https://auth.openai.com.evil.example/oauth/token"
+        )
+        .is_err()
+    );
+    assert_eq!(
+        resolve_token_url(production, "https://auth.openai.com/custom/token").unwrap(),
+        "https://auth.openai.com/custom/token"
+    );
+    assert_eq!(
+        resolve_token_url(production, "http://127.0.0.1:9/oauth/token").unwrap(),
+        "http://127.0.0.1:9/oauth/token"
+    );
+    // An untrusted chatgpt_base_url admits only a loopback token URL.
+    let err = resolve_token_url("https://example.com", "https://example.com/oauth/token")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("workload_identity.token_url must be on loopback"),
+        "{err}"
+    );
+}
