@@ -26,7 +26,7 @@ pub mod personal_access_token_login;
 pub mod pkce;
 pub mod profile_logout;
 pub mod replaced_login;
-pub use crate::restrictions;
+use crate::restrictions;
 pub mod token_endpoint;
 pub mod workspace_check;
 
