@@ -19,7 +19,7 @@ use crate::bounded_file::read_regular_text_file;
 use crate::storage::write_file_atomically;
 
 /// The query parameter carrying the secret: `GET /cancel?cancel_token=<secret>`.
-pub const CANCEL_TOKEN_PARAM: &str = "cancel_token";
+pub(crate) const CANCEL_TOKEN_PARAM: &str = "cancel_token";
 /// Longest secret file read.
 const MAX_SECRET_FILE_BYTES: u64 = 1024;
 

@@ -24,9 +24,8 @@ use codex_login::auth_dot_json::AuthDotJson;
 use codex_login::auth_manager::REFRESH_FAILURE_FILE_NAME;
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::{
-    AccessTokenLoginOptions, CredentialTarget, DeviceCodeOptions, LoginServer, LoginServerOptions,
-    complete_device_code_login, login_with_access_token,
-    pasted_redirect::{CallbackParams, parse_pasted_input},
+    AccessTokenLoginOptions, CallbackParams, CredentialTarget, DeviceCodeOptions, LoginServer,
+    LoginServerOptions, complete_device_code_login, login_with_access_token, parse_pasted_input,
     request_device_code,
 };
 use codex_login::storage::AuthFileLock;
