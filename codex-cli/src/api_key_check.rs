@@ -47,7 +47,7 @@ fn models_url() -> String {
 pub fn check_api_key(key: &SecretString) -> Result<(), ApiKeyCheckError> {
     let target = models_url();
     // What errors show: no userinfo or secret-looking query values from OPENAI_BASE_URL.
-    let url = codex_login::flows::log_redaction::redact_url_for_log(&target);
+    let url = codex_login::flows::redact_url_for_log(&target);
     let unavailable = |reason: String| ApiKeyCheckError::Unavailable {
         url: url.clone(),
         reason,

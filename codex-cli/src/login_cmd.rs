@@ -11,7 +11,7 @@ use codex_login::codex_auth::AuthDataError;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 use codex_login::flows::AccessTokenLoginError;
-use codex_login::flows::device_code::render_device_code_prompt;
+use codex_login::flows::render_device_code_prompt;
 use codex_login::flows::{
     self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
     LogoutOptions, Revocation, ensure_login_method_allowed,

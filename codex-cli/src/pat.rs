@@ -5,9 +5,9 @@
 
 use crate::{context, exit};
 use codex_login::CodexAuth;
+use codex_login::auth_manager::{authapi_base_url_or, hydrate_personal_access_token};
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
-use codex_login::personal_access_token::{authapi_base_url_or, hydrate_personal_access_token};
 
 /// Why hydration failed: the exit code (`5` when the token was refused, `4`
 /// otherwise) and upstream's message.

@@ -4,7 +4,6 @@
 use crate::cli::{Cli, Command, LoginAction, LogoutArgs, ProfileAction, ProfileArgs};
 use crate::{context, exit, logging};
 use chrono::{SecondsFormat, Utc};
-use codex_login::auth_lock::DEFAULT_LOCK_WAIT;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 use codex_login::flows::{LogoutOptions, ProfileLogout, Revocation};
@@ -12,6 +11,7 @@ use codex_login::profiles::{
     self, CODEX_PROFILE_ENV_VAR, ProfileError, ProfileName, ProfileSummary, SwitchOutcome,
 };
 use codex_login::resolution::credential_env_vars;
+use codex_login::storage::DEFAULT_LOCK_WAIT;
 use serde_json::{Value, json};
 
 /// The `schema_version` of `codex profile list --json`.
@@ -66,7 +66,7 @@ fn profile_exists(config: &CodexConfig, name: &ProfileName) -> bool {
     // A switch running in another process moves the login between the two places; a miss is
     // only believed when checked again under `auth.json.lock`, which every switch holds.
     present()
-        || codex_login::auth_lock::AuthFileLock::acquire_blocking(
+        || codex_login::storage::AuthFileLock::acquire_blocking(
             &config.codex_home,
             DEFAULT_LOCK_WAIT,
         )

@@ -45,6 +45,14 @@ pub use config::AuthManagerConfig;
 pub use errors::{LogoutError, RefreshOutcome, RefreshTokenError};
 pub use from_env::FromEnvError;
 
+pub use crate::personal_access_token::{
+    PersonalAccessTokenAuth, PersonalAccessTokenError, PersonalAccessTokenMetadata,
+    authapi_base_url, authapi_base_url_or, hydrate_personal_access_token,
+};
+pub use crate::refresh_failure_record::{
+    REFRESH_FAILURE_FILE_NAME, RecordedFailure, recorded_failure,
+};
+
 use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
 use crate::auth_dot_json::AuthMode;
 use crate::auth_dot_json::{AuthDotJson, StoredIdToken, StoredTimestamp};

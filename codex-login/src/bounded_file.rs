@@ -8,14 +8,14 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-pub use codex_auth_provider::bounded_body::ByteSize;
+pub(crate) use codex_auth_provider::bounded_body::ByteSize;
 
 /// Cap for `auth.json` (a login holds a few KiB; an agent identity JWT at most 64 KiB).
-pub const MAX_AUTH_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_AUTH_FILE_BYTES: u64 = 1024 * 1024;
 /// Cap for `config.toml`.
-pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 /// Cap for a PEM bundle of extra CA certificates (system bundles are a few hundred KiB).
-pub const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads `path` whole if it is a regular file of at most `limit` bytes.
 ///
@@ -25,7 +25,7 @@ pub const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// a file that grows while being read is still bounded). `NotFound` and
 /// permission errors keep their kind; the other refusals are `InvalidData`
 /// with a message saying what the file is.
-pub fn read_regular_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_regular_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let file = open_nonblocking(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -47,7 +47,7 @@ pub fn read_regular_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 }
 
 /// [`read_regular_file`], as UTF-8 text.
-pub fn read_regular_text_file(path: &Path, limit: u64) -> io::Result<String> {
+pub(crate) fn read_regular_text_file(path: &Path, limit: u64) -> io::Result<String> {
     let bytes = read_regular_file(path, limit)?;
     String::from_utf8(bytes).map_err(|_| {
         io::Error::new(

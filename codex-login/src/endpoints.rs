@@ -8,11 +8,11 @@ use url::Url;
 use crate::environment::EnvLookup;
 
 /// Env var that replaces the revoke endpoint.
-pub const REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
+pub(crate) const REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
 
 /// The revoke endpoint: the explicit override, else the refresh override's origin with path
 /// `/oauth/revoke` (query dropped), else `<issuer>/oauth/revoke`.
-pub fn revoke_endpoint(
+pub(crate) fn revoke_endpoint(
     revoke_override: Option<&str>,
     refresh_override: Option<&str>,
     issuer: &str,

@@ -94,7 +94,7 @@ pub enum HttpClientError {
     },
     /// A proxy variable is set but unusable.
     #[error(transparent)]
-    Proxy(#[from] crate::proxy_env::ProxyVariableError),
+    Proxy(#[from] codex_auth_provider::proxy_env::ProxyVariableError),
     /// reqwest refused the configuration.
     #[error("failed to build the HTTP client: {0}")]
     Build(#[source] reqwest::Error),
@@ -204,7 +204,7 @@ pub struct HttpClientFactory {
     extra_roots: Vec<reqwest::Certificate>,
     ca_source: Option<(&'static str, PathBuf)>,
     disable_proxy: bool,
-    proxies: crate::proxy_env::ProxyEnv,
+    proxies: codex_auth_provider::proxy_env::ProxyEnv,
 }
 
 impl std::fmt::Debug for HttpClientFactory {
@@ -232,9 +232,9 @@ impl HttpClientFactory {
         };
         let disable_proxy = env(CODEX_SANDBOX_ENV_VAR).as_deref() == Some("seatbelt");
         let proxies = if disable_proxy {
-            crate::proxy_env::ProxyEnv::default()
+            codex_auth_provider::proxy_env::ProxyEnv::default()
         } else {
-            crate::proxy_env::ProxyEnv::from_env(env)?
+            codex_auth_provider::proxy_env::ProxyEnv::from_env(env)?
         };
         Ok(Self {
             originator,

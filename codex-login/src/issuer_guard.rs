@@ -57,14 +57,14 @@ pub struct ForeignIssuerError {
 
 /// The `iss` claim of an id token, without a trailing `/`; `None` when the token is not a JWT
 /// or names no issuer.
-pub fn issuer_of_id_token(id_token: &str) -> Option<String> {
+pub(crate) fn issuer_of_id_token(id_token: &str) -> Option<String> {
     let claims = decode_jwt_payload(id_token).ok()?;
     let iss = claims.get("iss")?.as_str()?.trim();
     (!iss.is_empty()).then(|| iss.trim_end_matches('/').to_owned())
 }
 
 /// The issuer that minted a stored login's tokens (its id token's `iss`).
-pub fn minting_issuer(document: &AuthDotJson) -> Option<String> {
+pub(crate) fn minting_issuer(document: &AuthDotJson) -> Option<String> {
     match document.tokens.as_ref()?.id_token.as_ref()? {
         StoredIdToken::Jwt(jwt) => issuer_of_id_token(jwt.expose()),
         StoredIdToken::Legacy(_) => None,
@@ -73,7 +73,7 @@ pub fn minting_issuer(document: &AuthDotJson) -> Option<String> {
 
 /// Passes when `minted_by` is unknown or has the origin of `destination`. An `iss` that is not
 /// a URL cannot be compared and passes too (it names no place tokens could go back to).
-pub fn ensure_minting_issuer(
+pub(crate) fn ensure_minting_issuer(
     minted_by: Option<&str>,
     destination: &Url,
     action: TokenUse,

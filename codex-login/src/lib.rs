@@ -70,40 +70,42 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
+// Facade modules: each groups one job's public items. Every other module is
+// private; what a downstream crate needs from it is re-exported here or from
+// one of these facades.
 pub mod agent_identity;
 pub mod auth_dot_json;
-pub mod auth_lock;
 pub mod auth_manager;
-pub mod bounded_file;
 pub mod clock;
 pub mod codex_auth;
 pub mod config;
-pub mod endpoints;
 pub mod environment;
 pub mod flows;
 pub mod host_tokens;
 pub mod http_client;
-pub mod issuer_guard;
 pub mod middleware;
-pub mod personal_access_token;
 mod personal_access_token_auth;
 pub mod profiles;
 pub mod refresh;
-pub mod refresh_failure_record;
 pub mod resolution;
-pub mod restrictions;
-pub mod secret_scrub;
 pub mod storage;
 pub mod token_claims;
 pub mod workload_identity;
 
+mod auth_lock;
+mod bounded_file;
+mod endpoints;
+mod issuer_guard;
+mod personal_access_token;
+mod refresh_failure_record;
+mod restrictions;
+mod secret_scrub;
+
 pub use auth_dot_json::{AuthDotJson, AuthMode};
-/// The 401 recovery state machine (part of `auth_manager`).
-pub use auth_manager::recovery;
 pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
 pub use codex_auth::CodexAuth;
-/// Proxies from the environment (kept in `codex-auth-provider` so every crate names them).
-pub use codex_auth_provider::proxy_env;
 pub use http_client::HttpClientFactory;
 pub use resolution::{CredentialSource, ResolvedAuth, resolve_credentials};
 pub use storage::{AuthStorage, CredentialStoreMode};

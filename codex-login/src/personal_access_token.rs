@@ -23,24 +23,21 @@ use codex_auth_provider::bounded_body::{MAX_AUTH_RESPONSE_BYTES, read_capped};
 use std::time::Duration;
 
 /// The prefix that marks a personal access token.
-pub const PERSONAL_ACCESS_TOKEN_PREFIX: &str = "at-";
+pub(crate) const PERSONAL_ACCESS_TOKEN_PREFIX: &str = "at-";
 /// Overrides the accounts API base URL the whoami call goes to.
-pub const CODEX_AUTHAPI_BASE_URL_ENV_VAR: &str = "CODEX_AUTHAPI_BASE_URL";
+pub(crate) const CODEX_AUTHAPI_BASE_URL_ENV_VAR: &str = "CODEX_AUTHAPI_BASE_URL";
 /// The accounts API base URL used without an override.
-pub const DEFAULT_AUTHAPI_BASE_URL: &str = "https://auth.openai.com/api/accounts";
+pub(crate) const DEFAULT_AUTHAPI_BASE_URL: &str = "https://auth.openai.com/api/accounts";
 /// The whoami path under the accounts API base URL.
-pub const WHOAMI_PATH: &str = "/v1/user-auth-credential/whoami";
+pub(crate) const WHOAMI_PATH: &str = "/v1/user-auth-credential/whoami";
 /// The whoami request gives up after this long.
-pub const WHOAMI_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const WHOAMI_TIMEOUT: Duration = Duration::from_secs(30);
 /// What upstream (reqwest) says when the whoami answer is not the expected JSON.
-pub const WHOAMI_DECODE_ERROR: &str = "error decoding response body";
-/// Upstream's message for a stored document whose `personal_access_token` is empty.
-pub const MISSING_PERSONAL_ACCESS_TOKEN_MESSAGE: &str =
-    "personal access token auth is missing a personal access token.";
+pub(crate) const WHOAMI_DECODE_ERROR: &str = "error decoding response body";
 
 /// What a `CODEX_ACCESS_TOKEN` / `--with-access-token` value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessTokenKind {
+pub(crate) enum AccessTokenKind {
     /// Starts with `at-`: a personal access token.
     PersonalAccessToken,
     /// Anything else: an agent identity JWT.
@@ -48,7 +45,7 @@ pub enum AccessTokenKind {
 }
 
 /// Classifies an access token by its prefix (the value is trimmed first).
-pub fn classify_codex_access_token(token: &str) -> AccessTokenKind {
+pub(crate) fn classify_codex_access_token(token: &str) -> AccessTokenKind {
     if token.trim().starts_with(PERSONAL_ACCESS_TOKEN_PREFIX) {
         AccessTokenKind::PersonalAccessToken
     } else {
@@ -57,7 +54,7 @@ pub fn classify_codex_access_token(token: &str) -> AccessTokenKind {
 }
 
 /// The accounts API base URL: `CODEX_AUTHAPI_BASE_URL` (trimmed, trailing `/`
-/// removed, empty ignored), else [`DEFAULT_AUTHAPI_BASE_URL`].
+/// removed, empty ignored), else `https://auth.openai.com/api/accounts`.
 pub fn authapi_base_url(env: EnvLookup<'_>) -> String {
     authapi_base_url_or(env, DEFAULT_AUTHAPI_BASE_URL)
 }
@@ -125,7 +122,7 @@ impl PersonalAccessTokenError {
 
 /// `GET <authapi_base_url>/v1/user-auth-credential/whoami` with the token as
 /// bearer. The body is read with a cap; error texts never contain the token.
-pub async fn fetch_personal_access_token_metadata(
+pub(crate) async fn fetch_personal_access_token_metadata(
     client: &reqwest::Client,
     authapi_base_url: &str,
     token: &SecretString,

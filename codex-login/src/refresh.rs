@@ -233,7 +233,7 @@ fn describe_transport_error(err: &reqwest::Error) -> String {
         innermost = Some(inner.to_string());
         source = inner.source();
     }
-    let proxy = crate::proxy_env::proxy_note_for_error(err);
+    let proxy = codex_auth_provider::proxy_env::proxy_note_for_error(err);
     match innermost {
         Some(inner) => format!("{kind}: {inner}{proxy}"),
         None => format!("{kind}{proxy}"),

@@ -21,7 +21,7 @@ pub const REFRESH_FAILURE_FILE_NAME: &str = "auth.json.refresh-failure";
 /// Records larger than this are not ours and are ignored.
 const MAX_RECORD_LEN: u64 = 64 * 1024;
 /// How many tokens the file remembers (the oldest is dropped first).
-pub const MAX_RECORDS: usize = 32;
+pub(crate) const MAX_RECORDS: usize = 32;
 
 /// A failure the record keeps for a token (the refresh error it stands for is
 /// built by `AuthManager`; its text is the message).
@@ -41,7 +41,7 @@ pub enum RecordedFailure {
 }
 
 /// The path of the record for `codex_home`.
-pub fn refresh_failure_path(codex_home: &Path) -> PathBuf {
+pub(crate) fn refresh_failure_path(codex_home: &Path) -> PathBuf {
     codex_home.join(REFRESH_FAILURE_FILE_NAME)
 }
 
@@ -98,7 +98,7 @@ pub fn recorded_failure(
 /// earlier record (written atomically, `0600`). Which refresh errors are recorded (permanent
 /// refusals, unknown outcomes, answers a guard refused to save) is decided by
 /// `RefreshTokenError::to_record`.
-pub fn record_failure(
+pub(crate) fn record_failure(
     codex_home: &Path,
     refresh_token: &SecretString,
     failure: &RecordedFailure,

@@ -261,7 +261,7 @@ impl ChainSource {
 /// 3. if the configured mode is `ephemeral`: nothing;
 /// 4. `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): a
 ///    personal access token when it starts with `at-` (not yet hydrated, see
-///    [`crate::personal_access_token`]), else an agent identity JWT;
+///    [`crate::auth_manager::hydrate_personal_access_token`]), else an agent identity JWT;
 /// 5. the configured persistent store (`storage`: file, keyring or auto).
 ///
 /// `Ok(None)` means not logged in. Nothing is written.

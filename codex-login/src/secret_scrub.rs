@@ -17,15 +17,15 @@ use codex_auth_provider::{REDACTED, SecretString};
 use url::form_urlencoded;
 
 /// At most this many bytes of an error body are read; the rest is dropped unread.
-pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// At most this many characters of a server's error text are shown.
-pub const MAX_SHOWN_ERROR_CHARS: usize = 300;
+pub(crate) const MAX_SHOWN_ERROR_CHARS: usize = 300;
 /// Values shorter than this are not treated as secrets (replacing them would garble text).
-pub const MIN_SCRUBBED_SECRET_LEN: usize = 8;
+pub(crate) const MIN_SCRUBBED_SECRET_LEN: usize = 8;
 
 /// The secrets one request sent; the request's error answers are scrubbed of them.
 #[derive(Clone, Default)]
-pub struct SentSecrets {
+pub(crate) struct SentSecrets {
     /// Every form of every secret, longest first.
     forms: Vec<String>,
 }
@@ -40,20 +40,20 @@ impl fmt::Debug for SentSecrets {
 
 impl SentSecrets {
     /// An empty set.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The set with `secret` added (builder style).
     #[must_use]
-    pub fn with(mut self, secret: &SecretString) -> Self {
+    pub(crate) fn with(mut self, secret: &SecretString) -> Self {
         self.add(secret);
         self
     }
 
     /// Adds `secret` and its encoded forms. Values shorter than
     /// [`MIN_SCRUBBED_SECRET_LEN`] are ignored.
-    pub fn add(&mut self, secret: &SecretString) {
+    pub(crate) fn add(&mut self, secret: &SecretString) {
         let raw = secret.expose();
         if raw.len() < MIN_SCRUBBED_SECRET_LEN {
             return;
@@ -87,12 +87,13 @@ impl SentSecrets {
     }
 
     /// Whether nothing is scrubbed.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.forms.is_empty()
     }
 
     /// `text` with every form of every secret replaced by `[REDACTED]`.
-    pub fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for form in &self.forms {
             if out.contains(form.as_str()) {
@@ -104,7 +105,7 @@ impl SentSecrets {
 
     /// A server's text as it may be shown or logged: scrubbed and cut to
     /// [`MAX_SHOWN_ERROR_CHARS`] characters.
-    pub fn shown(&self, text: &str) -> String {
+    pub(crate) fn shown(&self, text: &str) -> String {
         shorten(&self.scrub(text), MAX_SHOWN_ERROR_CHARS)
     }
 
@@ -114,7 +115,7 @@ impl SentSecrets {
 }
 
 /// `text` cut to `max_chars` characters, with `…` when something was cut.
-pub fn shorten(text: &str, max_chars: usize) -> String {
+pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
@@ -142,7 +143,10 @@ fn lower_hex(encoded: &str) -> String {
 /// Reads at most [`MAX_ERROR_BODY_BYTES`] of an error answer and scrubs `secrets` from it. A
 /// body cut at the limit also loses its last bytes (as many as the longest secret form), so no
 /// partial secret survives at the cut. A read error ends the body where it stopped.
-pub async fn read_error_body(mut response: reqwest::Response, secrets: &SentSecrets) -> String {
+pub(crate) async fn read_error_body(
+    mut response: reqwest::Response,
+    secrets: &SentSecrets,
+) -> String {
     let mut bytes: Vec<u8> = Vec::new();
     let mut truncated = false;
     while let Ok(Some(chunk)) = response.chunk().await {

@@ -6,7 +6,7 @@ use super::{Check, Status};
 use codex_login::HttpClientFactory;
 use codex_login::config::CodexConfig;
 use codex_login::environment::EnvLookup;
-use codex_login::flows::callback_port::{DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
+use codex_login::flows::{DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
 use std::net::{Ipv4Addr, TcpListener};
 use url::Url;
 

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use codex_login::CodexAuth;
 use codex_login::auth_dot_json::AuthMode;
-use codex_login::refresh_failure_record::{RecordedFailure, recorded_failure};
+use codex_login::auth_manager::{RecordedFailure, recorded_failure};
 use codex_login::resolution::CredentialSource;
 use std::path::Path;
 

@@ -146,9 +146,8 @@ async fn browser_login_exits_right_after_cancel_on_a_terminal() {
         .unwrap()
         .to_owned();
     // Only this login's own secret (published in its CODEX_HOME) may cancel it.
-    let secret =
-        codex_login::flows::cancel_secret::read_cancel_secret(home.path(), port.parse().unwrap())
-            .expect("the login publishes its cancel secret");
+    let secret = codex_login::flows::read_cancel_secret(home.path(), port.parse().unwrap())
+        .expect("the login publishes its cancel secret");
     let refused = http()
         .get(format!("http://127.0.0.1:{port}/cancel"))
         .send()

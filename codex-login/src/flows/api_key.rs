@@ -120,7 +120,7 @@ impl AccessTokenLoginOptions {
 }
 
 /// Trims and checks an API key: non-empty, printable ASCII, no whitespace inside.
-pub fn validate_api_key(raw: &SecretString) -> Result<SecretString, ApiKeyLoginError> {
+pub(crate) fn validate_api_key(raw: &SecretString) -> Result<SecretString, ApiKeyLoginError> {
     let key = raw.expose().trim();
     if key.is_empty() {
         return Err(ApiKeyLoginError::Empty);

@@ -10,16 +10,16 @@
 use super::pkce::{CODE_CHALLENGE_METHOD, PkceCodes};
 
 /// The scopes a Codex login asks for.
-pub const LOGIN_SCOPES: &str =
+pub(crate) const LOGIN_SCOPES: &str =
     "openid profile email offline_access api.connectors.read api.connectors.invoke";
 
 /// The host of the loopback redirect URI (a literal IPv4 address, as the official CLI sends, so a
 /// browser cannot resolve it to `::1` or another machine).
-pub const REDIRECT_HOST: &str = "127.0.0.1";
+pub(crate) const REDIRECT_HOST: &str = "127.0.0.1";
 
 /// Everything that goes into the authorize URL.
 #[derive(Debug, Clone, Copy)]
-pub struct AuthorizeRequest<'a> {
+pub(crate) struct AuthorizeRequest<'a> {
     /// Issuer base URL, e.g. `https://auth.openai.com` (a trailing `/` is ignored).
     pub issuer: &'a str,
     /// OAuth client id.
@@ -37,7 +37,7 @@ pub struct AuthorizeRequest<'a> {
 }
 
 /// Builds `<issuer>/oauth/authorize?...` with the official CLI's parameters, order and encoding.
-pub fn build_authorize_url(request: &AuthorizeRequest<'_>) -> String {
+pub(crate) fn build_authorize_url(request: &AuthorizeRequest<'_>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("response_type", "code")
@@ -64,7 +64,7 @@ pub fn build_authorize_url(request: &AuthorizeRequest<'_>) -> String {
 }
 
 /// The loopback redirect URI for a callback server bound on `port`.
-pub fn loopback_redirect_uri(port: u16) -> String {
+pub(crate) fn loopback_redirect_uri(port: u16) -> String {
     format!("http://{REDIRECT_HOST}:{port}/auth/callback")
 }
 

@@ -50,9 +50,9 @@ use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
 use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a browser login waits for the callback unless told otherwise.
-pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// The message shown when the workspace has no Codex entitlement.
-pub const MISSING_ENTITLEMENT_MESSAGE: &str = "Codex is not enabled for your workspace. Contact your workspace administrator to request access to Codex.";
+pub(crate) const MISSING_ENTITLEMENT_MESSAGE: &str = "Codex is not enabled for your workspace. Contact your workspace administrator to request access to Codex.";
 
 const SUCCESS_PAGE_GRACE: Duration = Duration::from_secs(3);
 const SERVER_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
@@ -130,7 +130,7 @@ impl std::fmt::Debug for LoginServer {
 }
 
 impl LoginServer {
-    /// Binds the callback port (see [`bind_callback_port`]) and prepares the authorize URL.
+    /// Binds the callback port (see `callback_port::bind_callback_port`) and prepares the authorize URL.
     /// Opens nothing and prints nothing.
     pub async fn start(options: LoginServerOptions) -> Result<Self, BrowserLoginError> {
         let issuer = options.issuer.trim_end_matches('/').to_owned();

@@ -91,7 +91,7 @@ fn describe_failures(failures: &[PortFailure]) -> String {
 
 /// The listeners of a bound callback server: IPv4 always, IPv6 loopback when available.
 #[derive(Debug)]
-pub struct CallbackListeners {
+pub(crate) struct CallbackListeners {
     /// `127.0.0.1:<port>`.
     pub ipv4: TcpListener,
     /// `[::1]:<port>`, so a browser resolving `localhost` to `::1` reaches us too.
@@ -106,7 +106,7 @@ pub struct CallbackListeners {
 /// listens (with the cancel token a login of ours published in `codex_home` for that port, so a
 /// stale login server of ours shuts down), then the bind is retried every 200 ms up to 10 times;
 /// if it stays unavailable and `fallback_port` is set, that port gets 10 attempts too.
-pub async fn bind_callback_port(
+pub(crate) async fn bind_callback_port(
     port: u16,
     fallback_port: Option<u16>,
     codex_home: Option<&Path>,
@@ -183,7 +183,7 @@ fn classify_bind_error(error: &io::Error) -> PortFailureKind {
 
 /// Asks a server on `127.0.0.1:<port>` to `GET /cancel` (with `?cancel_token=` when a token is
 /// given: our servers need it, the official CLI's ignore it); every failure is only logged.
-pub async fn send_cancel_request(port: u16, token: Option<&SecretString>) {
+pub(crate) async fn send_cancel_request(port: u16, token: Option<&SecretString>) {
     let target = match token {
         Some(token) => format!(
             "/cancel?{}",

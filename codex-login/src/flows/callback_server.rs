@@ -60,12 +60,12 @@ pub(crate) struct LoginAttempt {
 
 impl LoginAttempt {
     /// Compares a presented state with ours in constant time.
-    pub fn state_matches(&self, presented: Option<&str>) -> bool {
+    pub(super) fn state_matches(&self, presented: Option<&str>) -> bool {
         presented.is_some_and(|state| self.expected_state.constant_time_eq(state))
     }
 
     /// Takes the right to redeem a code; false when the other path already took it.
-    pub fn try_claim(&self) -> bool {
+    pub(super) fn try_claim(&self) -> bool {
         match self.claim.lock() {
             Ok(mut claim) if *claim == Claim::Open => {
                 *claim = Claim::Taken;
@@ -76,14 +76,17 @@ impl LoginAttempt {
     }
 
     /// Gives the right to redeem back after a pasted code could not be exchanged.
-    pub fn release_claim(&self) {
+    pub(super) fn release_claim(&self) {
         if let Ok(mut claim) = self.claim.lock() {
             *claim = Claim::Open;
         }
     }
 
     /// Exchanges and saves a code this attempt has claimed.
-    pub async fn redeem(&self, code: &SecretString) -> Result<RedeemedLogin, BrowserLoginError> {
+    pub(super) async fn redeem(
+        &self,
+        code: &SecretString,
+    ) -> Result<RedeemedLogin, BrowserLoginError> {
         redeem_authorization_code(
             &self.redemption,
             code,

@@ -19,7 +19,7 @@ use crate::bounded_file::read_regular_text_file;
 use crate::storage::write_file_atomically;
 
 /// The query parameter carrying the secret: `GET /cancel?cancel_token=<secret>`.
-pub const CANCEL_TOKEN_PARAM: &str = "cancel_token";
+pub(crate) const CANCEL_TOKEN_PARAM: &str = "cancel_token";
 /// Longest secret file read.
 const MAX_SECRET_FILE_BYTES: u64 = 1024;
 
@@ -55,7 +55,7 @@ impl std::fmt::Debug for PublishedCancelSecret {
 impl PublishedCancelSecret {
     /// A fresh secret, written to [`cancel_secret_path`]. When the file cannot be written the
     /// secret stays in memory only: the login works, only a newer login cannot cancel it.
-    pub fn publish(codex_home: &Path, port: u16) -> Self {
+    pub(crate) fn publish(codex_home: &Path, port: u16) -> Self {
         let secret = generate_state();
         let path = cancel_secret_path(codex_home, port);
         let file = match write_file_atomically(&path, secret.expose().as_bytes()) {
@@ -69,7 +69,7 @@ impl PublishedCancelSecret {
     }
 
     /// The secret, to check a presented `cancel_token` against.
-    pub fn secret(&self) -> &SecretString {
+    pub(crate) fn secret(&self) -> &SecretString {
         &self.secret
     }
 }

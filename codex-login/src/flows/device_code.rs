@@ -32,7 +32,7 @@ use crate::secret_scrub::{SentSecrets, read_error_body};
 use crate::storage::{CredentialStoreMode, SharedAuthStorage};
 
 /// How long a device code stays valid, as the prompt tells the user.
-pub const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
+pub(crate) const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 const BLUE: anstyle::Style = anstyle::AnsiColor::BrightBlue.on_default();
 const DIM: anstyle::Style = anstyle::Style::new().dimmed();

@@ -9,11 +9,11 @@ use std::time::Duration;
 use tracing::warn;
 
 /// The shortest poll interval (the server's `interval` may be 0 or missing).
-pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+pub(super) const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest poll interval honoured, whatever the server asks.
-pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+pub(super) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// What each `slow_down` (or 429) adds to the interval.
-pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+pub(super) const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// The longest a caller may ask to keep polling (`DeviceCodeOptions::max_wait`).
 const MAX_WAIT_CAP: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -28,6 +28,6 @@ pub(crate) fn error_chain(err: &(dyn Error + 'static)) -> String {
 
 fn request_proxy_note(err: &(dyn Error + 'static)) -> String {
     err.downcast_ref::<reqwest::Error>()
-        .map(crate::proxy_env::proxy_note_for_error)
+        .map(codex_auth_provider::proxy_env::proxy_note_for_error)
         .unwrap_or_default()
 }

@@ -3,7 +3,7 @@
 use url::Url;
 
 /// Query keys whose values are replaced by `<redacted>` before a URL is logged.
-pub const REDACTED_QUERY_KEYS: &[&str] = &[
+pub(crate) const REDACTED_QUERY_KEYS: &[&str] = &[
     "access_token",
     "api_key",
     "client_secret",
@@ -19,7 +19,7 @@ pub const REDACTED_QUERY_KEYS: &[&str] = &[
 ];
 
 /// The placeholder written in place of a redacted value.
-pub const REDACTED_VALUE: &str = "<redacted>";
+pub(crate) const REDACTED_VALUE: &str = "<redacted>";
 
 /// Returns `url` with userinfo and fragment removed and listed query values redacted.
 ///

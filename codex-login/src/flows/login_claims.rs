@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-pub use crate::token_claims::AUTH_CLAIM;
+pub(crate) use crate::token_claims::AUTH_CLAIM;
 use crate::token_claims::decode_jwt_payload;
 
 /// Claims from a login's id token that decide where the login lands.

@@ -24,9 +24,9 @@ use crate::storage::{
     CredentialStoreMode, SharedAuthStorage, StorageError, storage_for_mode, stores_to_clear,
 };
 
-pub use crate::endpoints::{REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR, revoke_endpoint};
+pub(crate) use crate::endpoints::revoke_endpoint;
 /// How long a revoke request may take.
-pub const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Settings of a logout.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl LogoutOptions {
 
 impl LogoutOptions {
     /// [`LogoutOptions::new`] with home, store and revoke endpoint from `config`
-    /// (see [`revoke_url_for_config`]).
+    /// (see `revoke_url_for_config`).
     pub fn from_config(config: &CodexConfig, http: HttpClientFactory) -> Self {
         Self {
             store_mode: config.credential_store,
@@ -79,7 +79,7 @@ impl LogoutOptions {
 
 /// The revoke endpoint for `config` (already resolved by
 /// [`crate::config::load_config`] with [`revoke_endpoint`]'s rules).
-pub fn revoke_url_for_config(config: &CodexConfig) -> String {
+pub(crate) fn revoke_url_for_config(config: &CodexConfig) -> String {
     config.revoke_token_url.clone()
 }
 

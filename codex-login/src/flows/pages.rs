@@ -1,21 +1,21 @@
 //! The HTML pages the loopback callback server shows: success and error, every value escaped.
 
 /// Title of the generic error page.
-pub const GENERIC_ERROR_TITLE: &str = "Sign-in could not be completed";
+pub(crate) const GENERIC_ERROR_TITLE: &str = "Sign-in could not be completed";
 /// Help text of the generic error page.
-pub const GENERIC_ERROR_HELP: &str =
+pub(crate) const GENERIC_ERROR_HELP: &str =
     "Return to Codex to retry, or start the sign-in again from your terminal.";
 /// Title of the page shown when the workspace has no Codex entitlement.
-pub const ENTITLEMENT_ERROR_TITLE: &str = "You do not have access to Codex";
+pub(crate) const ENTITLEMENT_ERROR_TITLE: &str = "You do not have access to Codex";
 /// Help text of the entitlement page.
-pub const ENTITLEMENT_ERROR_HELP: &str =
+pub(crate) const ENTITLEMENT_ERROR_HELP: &str =
     "Contact your workspace administrator to request access to Codex, then sign in again.";
 
 const SUCCESS_TEMPLATE: &str = include_str!("pages/success.html");
 const ERROR_TEMPLATE: &str = include_str!("pages/error.html");
 
 /// Escapes `& < > " '` for HTML text and attribute values.
-pub fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {
@@ -92,7 +92,7 @@ impl ErrorPage {
 }
 
 /// The success page; with `setup_url` it also links to (and after 3 s opens) the platform setup.
-pub fn render_success_page(setup_url: Option<&str>) -> String {
+pub(crate) fn render_success_page(setup_url: Option<&str>) -> String {
     let (redirect, setup) = match setup_url {
         Some(url) => {
             let url = html_escape(url);

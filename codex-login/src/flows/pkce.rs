@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 /// The only PKCE method we send.
-pub const CODE_CHALLENGE_METHOD: &str = "S256";
+pub(crate) const CODE_CHALLENGE_METHOD: &str = "S256";
 
 /// A PKCE verifier and its S256 challenge; the verifier stays secret until the code exchange.
 #[derive(Debug, Clone)]
@@ -33,12 +33,12 @@ impl PkceCodes {
 }
 
 /// The S256 challenge for a verifier: base64url without padding of its SHA-256.
-pub fn code_challenge_for(verifier: &str) -> String {
+pub(crate) fn code_challenge_for(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// A fresh OAuth `state`: 32 random bytes, base64url without padding.
-pub fn generate_state() -> SecretString {
+pub(crate) fn generate_state() -> SecretString {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     SecretString::new(URL_SAFE_NO_PAD.encode(bytes))

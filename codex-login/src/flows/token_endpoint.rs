@@ -12,11 +12,12 @@ use crate::issuer_guard::{
 use crate::secret_scrub::{SentSecrets, read_error_body};
 
 /// `grant_type` of the RFC 8693 token exchange that turns an id token into an API key.
-pub const TOKEN_EXCHANGE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub(crate) const TOKEN_EXCHANGE_GRANT_TYPE: &str =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
 /// `subject_token_type` for an id token.
-pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+pub(crate) const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// `requested_token` value asking for an OpenAI API key.
-pub const REQUESTED_API_KEY: &str = "openai-api-key";
+pub(crate) const REQUESTED_API_KEY: &str = "openai-api-key";
 
 /// The three tokens a successful authorization-code exchange returns.
 #[derive(Debug, Clone)]
@@ -57,7 +58,7 @@ pub enum TokenExchangeError {
 }
 
 /// The token endpoint for an issuer: `<issuer>/oauth/token`.
-pub fn token_endpoint(issuer: &str) -> String {
+pub(crate) fn token_endpoint(issuer: &str) -> String {
     format!("{}/oauth/token", issuer.trim_end_matches('/'))
 }
 
@@ -117,7 +118,7 @@ struct CodeExchangeResponse {
 }
 
 /// Exchanges an authorization code (with its PKCE verifier) for tokens, as a form-encoded POST.
-pub async fn exchange_code_for_tokens(
+pub(crate) async fn exchange_code_for_tokens(
     client: &reqwest::Client,
     issuer: &str,
     client_id: &str,
@@ -191,7 +192,7 @@ pub async fn obtain_api_key(
 }
 
 /// Best-effort [`obtain_api_key`]: a failure is logged and yields `None`.
-pub async fn obtain_api_key_best_effort(
+pub(crate) async fn obtain_api_key_best_effort(
     client: &reqwest::Client,
     issuer: &str,
     client_id: &str,
@@ -210,7 +211,7 @@ pub async fn obtain_api_key_best_effort(
 ///
 /// Order: `error_description`, then `error.message`, then the error code (`error` as a string
 /// or `error.code`), then the raw text, then `unknown error`.
-pub fn parse_token_endpoint_error(body: &str) -> String {
+pub(crate) fn parse_token_endpoint_error(body: &str) -> String {
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return "unknown error".to_owned();

@@ -21,7 +21,7 @@ pub enum WorkspaceRestrictionError {
 }
 
 /// Passes when no workspace is forced or the token's workspace is one of `allowed`.
-pub fn check_login_workspace(
+pub(crate) fn check_login_workspace(
     allowed: &[String],
     claims: &LoginClaims,
 ) -> Result<(), WorkspaceRestrictionError> {

@@ -25,6 +25,8 @@ pub use keyring_store::{
 };
 pub use os_keyring::{CHUNK_ON_WRITE, OS_KEYRING_NAME, OsKeyring};
 
+pub use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT, LOCK_FILE_NAME};
+
 use crate::auth_dot_json::{AuthDotJson, AuthJsonProblem};
 use sha2::{Digest, Sha256};
 use std::fmt;

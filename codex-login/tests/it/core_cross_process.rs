@@ -221,7 +221,7 @@ async fn lock_wait_is_bounded_with_a_clear_error() {
     let emu = emulator().await;
     let home = tempfile::tempdir().unwrap();
     seed_home(home.path(), &issue(&emu, -60));
-    let _held = codex_login::auth_lock::AuthFileLock::try_acquire(home.path())
+    let _held = codex_login::storage::AuthFileLock::try_acquire(home.path())
         .unwrap()
         .unwrap();
     let mut config = manager_config(home.path(), &emu);

@@ -9,7 +9,7 @@ use codex_auth_provider::{AuthErrorKind, AuthSource, RecoveryOutcome, Unauthoriz
 use codex_emulator::{IssueTokens, SeedAccount};
 use codex_login::CodexAuth;
 use codex_login::auth_dot_json::AuthDotJson;
-use codex_login::recovery::NO_MORE_RECOVERY_STEPS_MESSAGE;
+use codex_login::auth_manager::recovery::NO_MORE_RECOVERY_STEPS_MESSAGE;
 use codex_login::refresh::{REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE, RefreshFailureReason};
 use codex_login::storage::{AuthStorage, EphemeralAuthStorage, FileAuthStorage};
 use core_support::*;

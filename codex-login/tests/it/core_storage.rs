@@ -6,7 +6,7 @@
 
 use codex_auth_provider::SecretString;
 use codex_login::auth_dot_json::AuthDotJson;
-use codex_login::auth_lock::AuthFileLock;
+use codex_login::storage::AuthFileLock;
 use codex_login::storage::{
     AuthStorage, AutoAuthStorage, CHUNK_ON_WRITE, CredentialStoreMode, EphemeralAuthStorage,
     FileAuthStorage, KEYRING_SERVICE, KeyringAuthStorage, KeyringBackend, KeyringBackendError,

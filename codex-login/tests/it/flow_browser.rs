@@ -768,7 +768,7 @@ async fn foreign_host_header_is_refused() {
 
 /// `/cancel` with the secret our login server published in `home` (what a newer login sends).
 fn own_cancel_url(home: &std::path::Path, port: u16) -> String {
-    let token = codex_login::flows::cancel_secret::read_cancel_secret(home, port)
+    let token = codex_login::flows::read_cancel_secret(home, port)
         .expect("a running login server publishes its cancel secret");
     format!(
         "http://127.0.0.1:{port}/cancel?cancel_token={}",

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use codex_auth_provider::SecretString;
 use codex_emulator::{EmulatorHandle, IssueTokens, IssuedTokens};
-use codex_login::auth_lock::AuthFileLock;
 use codex_login::config::{CodexConfig, load_config_in};
 use codex_login::flows::{
     AccessTokenLoginOptions, ApiKeyLoginOptions, CredentialTarget, ReplacedLoginRevocation,
     login_with_access_token, login_with_api_key,
 };
+use codex_login::storage::AuthFileLock;
 use codex_login::storage::CredentialStoreMode;
 use flow_support::{
     emulator, http, read_auth_json, seed_chatgpt_auth, seed_chatgpt_auth_minted_by,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use codex_auth_provider::SecretString;
 use codex_login::auth_dot_json::{AuthDotJson, StoredTokens};
 use codex_login::environment::env_from_pairs;
-use codex_login::flows::token_endpoint::obtain_api_key;
+use codex_login::flows::obtain_api_key;
 use codex_login::flows::{LoginServer, Revocation, logout_with_revoke};
 use codex_login::refresh::CLIENT_ID;
 use codex_login::storage::{AuthStorage, FileAuthStorage};

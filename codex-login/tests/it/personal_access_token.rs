@@ -11,7 +11,7 @@ use codex_emulator::{
     StatusOverride,
 };
 use codex_login::environment::env_from_pairs;
-use codex_login::flows::personal_access_token_login::login_with_personal_access_token;
+use codex_login::flows::login_with_personal_access_token;
 use codex_login::flows::{AccessTokenLoginError, AccessTokenLoginOptions, CredentialTarget};
 use codex_login::storage::CredentialStoreMode;
 use codex_login::{AuthManager, AuthManagerConfig, AuthMode, HttpClientFactory};

@@ -38,8 +38,8 @@
 
 use chrono::{DateTime, Utc};
 use codex_login::auth_dot_json::AuthDotJson;
-use codex_login::auth_lock::AuthFileLock;
 use codex_login::clock::Clock;
+use codex_login::storage::AuthFileLock;
 use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
 use codex_login::{AuthManager, AuthManagerConfig};
 use sha2::{Digest, Sha256};

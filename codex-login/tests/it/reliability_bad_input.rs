@@ -21,15 +21,14 @@ use codex_auth_provider::SecretString;
 use codex_backend_client::{BackendClient, BackendError, RetryPolicy as BackendRetry};
 use codex_emulator::{EmulatorHandle, Faults, StatusOverride};
 use codex_login::auth_dot_json::AuthDotJson;
-use codex_login::auth_lock::AuthFileLock;
+use codex_login::auth_manager::REFRESH_FAILURE_FILE_NAME;
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::{
-    AccessTokenLoginOptions, CredentialTarget, DeviceCodeOptions, LoginServer, LoginServerOptions,
-    complete_device_code_login, login_with_access_token,
-    pasted_redirect::{CallbackParams, parse_pasted_input},
+    AccessTokenLoginOptions, CallbackParams, CredentialTarget, DeviceCodeOptions, LoginServer,
+    LoginServerOptions, complete_device_code_login, login_with_access_token, parse_pasted_input,
     request_device_code,
 };
-use codex_login::refresh_failure_record::REFRESH_FAILURE_FILE_NAME;
+use codex_login::storage::AuthFileLock;
 use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage, StorageError};
 use codex_login::token_claims::IdTokenClaims;
 use codex_login::{

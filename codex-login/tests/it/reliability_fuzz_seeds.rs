@@ -151,9 +151,7 @@ fn good_seeds_reach_the_success_paths() {
         "agent-identity.txt",
     ))
     .unwrap();
-    let params = codex_login::flows::pasted_redirect::CallbackParams::from_query(&text(
-        "callback_query",
-        "good.txt",
-    ));
+    let params =
+        codex_login::flows::CallbackParams::from_query(&text("callback_query", "good.txt"));
     assert!(params.code.is_some() && params.state.is_some());
 }

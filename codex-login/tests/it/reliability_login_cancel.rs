@@ -8,8 +8,8 @@ use crate::flow_support;
 
 use std::time::Duration;
 
-use codex_login::flows::cancel_secret::{cancel_secret_path, read_cancel_secret};
 use codex_login::flows::{BrowserLoginError, LoginServer};
+use codex_login::flows::{cancel_secret_path, read_cancel_secret};
 use flow_support::{browser_options, port_free_within};
 
 #[tokio::test]
