@@ -148,22 +148,9 @@ impl<'a> UnauthorizedRecovery<'a> {
                     auth_state_changed: changed,
                 })
             }
-            RecoveryStep::RefreshToken => {
-                self.step = RecoveryStep::Done;
-                let generation = self.manager.snapshot().1;
-                let outcome = self
-                    .manager
-                    .run_refresh(
-                        RefreshMode::Authority,
-                        RefreshReason::Unauthorized,
-                        generation,
-                    )
-                    .await?;
-                Ok(RecoveryStepResult {
-                    auth_state_changed: outcome != RefreshOutcome::NotNeeded,
-                })
-            }
-            RecoveryStep::ExternalRefresh => {
+            // A host provider's refresh goes through the same `run_refresh` (it asks the
+            // host instead of the issuer).
+            RecoveryStep::RefreshToken | RecoveryStep::ExternalRefresh => {
                 self.step = RecoveryStep::Done;
                 let generation = self.manager.snapshot().1;
                 let outcome = self
