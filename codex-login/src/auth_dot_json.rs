@@ -11,7 +11,7 @@ mod problem;
 mod sections;
 
 pub use problem::AuthJsonProblem;
-use problem::{describe_short_text, opt_bool, opt_string, required_string, wrong_type};
+use problem::{describe_short_text, opt_string, wrong_type};
 use sections::{agent_record_to_json, parse_agent_record, parse_tokens, tokens_to_json};
 
 use chrono::{DateTime, SecondsFormat, Utc};

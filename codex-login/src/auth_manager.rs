@@ -53,32 +53,23 @@ pub use crate::refresh_failure_record::{
     REFRESH_FAILURE_FILE_NAME, RecordedFailure, recorded_failure,
 };
 
-use crate::agent_identity::{AgentIdentityError, AgentIdentityOptions};
+use crate::agent_identity::AgentIdentityOptions;
+use crate::auth_dot_json::AuthDotJson;
 use crate::auth_dot_json::AuthMode;
-use crate::auth_dot_json::{AuthDotJson, StoredIdToken, StoredTimestamp};
-use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
-use crate::clock::{Clock, SystemClock};
+use crate::auth_lock::AuthFileLock;
+use crate::clock::Clock;
 use crate::codex_auth::CodexAuth;
 pub use crate::codex_auth::same_identity;
-use crate::config::CodexConfig;
-use crate::environment::{SharedEnv, shared_process_env};
+use crate::environment::SharedEnv;
 use crate::http_client::HttpClientFactory;
-use crate::refresh::{
-    DEFAULT_ISSUER, REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE, REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR,
-    RefreshFailureReason, RefreshReason, RefreshRequestError, refresh_token_url,
-    send_refresh_request,
-};
+use crate::refresh::RefreshReason;
 use crate::resolution::{CredentialSource, ResolveOptions, ResolvedAuth, resolve_credentials};
 use crate::storage::{
     AuthStorage, CredentialStoreMode, EphemeralAuthStorage, SharedAuthStorage, StorageError,
 };
-use agent_task_recovery::AgentTaskRecovery;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use codex_agent_identity::TaskId;
-use codex_auth_provider::{
-    AuthErrorKind, AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SecretString,
-    SharedAuthProvider, UnauthorizedContext,
-};
+use codex_auth_provider::SecretString;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;

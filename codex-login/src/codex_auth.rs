@@ -20,22 +20,13 @@ use tokens::{
 };
 
 use crate::auth_dot_json::{
-    AgentIdentityRecord, AuthDotJson, AuthMode, StoredAgentIdentity, StoredIdToken,
-    StoredTimestamp, StoredTokens,
+    AuthDotJson, AuthMode, StoredAgentIdentity, StoredIdToken, StoredTimestamp, StoredTokens,
 };
 use crate::personal_access_token_auth::{PersonalAccessTokenAuth, PersonalAccessTokenMetadata};
-use crate::token_claims::{
-    AgentIdentityClaims, IdTokenClaims, JwtDecodeError, PlanType, jwt_expiry,
-};
+use crate::token_claims::PlanType;
 use chrono::{DateTime, Utc};
-use codex_agent_identity::{
-    AgentAssertionAuth, AgentIdentityRecordError, AgentKey, AgentRuntimeId, TaskId,
-};
-use codex_auth_provider::headers::{CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
-use codex_auth_provider::{
-    AuthProvider, BearerAuth, SecretString, SharedAuthProvider, visible_header_value,
-};
-use http::{HeaderMap, HeaderValue};
+use codex_agent_identity::{AgentAssertionAuth, TaskId};
+use codex_auth_provider::{BearerAuth, SecretString, SharedAuthProvider};
 use std::fmt;
 use std::sync::Arc;
 

@@ -22,7 +22,6 @@ pub use user_agent::{
 };
 
 use crate::environment::EnvLookup;
-use base64::Engine;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::net::IpAddr;
 use std::path::PathBuf;

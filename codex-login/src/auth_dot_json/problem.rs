@@ -1,7 +1,7 @@
 //! `AuthJsonProblem` and the typed field readers that report it (never quoting
 //! a value).
 
-use super::*;
+use serde_json::{Map, Value};
 
 /// What is wrong with an `auth.json` document. Never quotes a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,7 +1,10 @@
 //! The `tokens` and `agent_identity` record sections of `auth.json`, read
 //! from and written to JSON.
 
-use super::*;
+use super::problem::{AuthJsonProblem, opt_bool, opt_string, required_string, wrong_type};
+use super::{AgentIdentityRecord, LegacyIdToken, StoredIdToken, StoredTokens};
+use codex_auth_provider::SecretString;
+use serde_json::{Map, Value};
 
 pub(super) fn parse_tokens(mut map: Map<String, Value>) -> Result<StoredTokens, AuthJsonProblem> {
     let id_token = match map.shift_remove("id_token") {

@@ -1,6 +1,14 @@
 //! The `AuthSource` impl: how HTTP clients get credentials and 401 recovery.
 
-use super::*;
+use super::AuthManager;
+use super::agent_task_recovery::AgentTaskRecovery;
+use super::errors::RefreshTokenError;
+use super::identity_guard::GuardError;
+use crate::auth_dot_json::AuthMode;
+use codex_auth_provider::{
+    AuthErrorKind, AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SharedAuthProvider,
+    UnauthorizedContext,
+};
 
 impl AuthSource for AuthManager {
     fn current_provider(&self) -> BoxFuture<'_, Result<SharedAuthProvider, AuthSourceError>> {

@@ -3,10 +3,11 @@
 //! same [`HttpClientFactory`] (custom CA bundle, proxies, `originator` and
 //! `User-Agent`) as every other request of the auth stack.
 
-use super::*;
-use crate::http_client::HttpClientError;
+use super::AuthManager;
+use crate::http_client::{HttpClientError, HttpClientFactory};
 use codex_auth_provider::SharedAuthSource;
 use codex_backend_client::{BackendClient, BackendClientBuilder, BackendError};
+use std::sync::{Arc, PoisonError};
 
 /// Why [`AuthManager::backend_client`] could not build a client.
 #[derive(Debug, thiserror::Error)]

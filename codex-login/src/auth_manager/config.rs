@@ -1,6 +1,17 @@
 //! `AuthManagerConfig`: how an `AuthManager` is set up.
 
-use super::*;
+use crate::agent_identity::AgentIdentityOptions;
+use crate::auth_lock::DEFAULT_LOCK_WAIT;
+use crate::clock::{Clock, SystemClock};
+use crate::config::CodexConfig;
+use crate::environment::{SharedEnv, shared_process_env};
+use crate::http_client::HttpClientFactory;
+use crate::refresh::DEFAULT_ISSUER;
+use crate::storage::{CredentialStoreMode, SharedAuthStorage};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How an [`AuthManager`] is set up.
 #[derive(Clone)]

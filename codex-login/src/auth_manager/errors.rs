@@ -1,8 +1,13 @@
 //! The errors and outcomes of refresh and logout.
 
-use super::*;
+use super::identity_guard::GuardError;
+use crate::agent_identity::AgentIdentityError;
+use crate::auth_lock::AuthLockError;
+use crate::refresh::{REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE, RefreshFailureReason};
 use crate::refresh_failure_record::RecordedFailure;
+use crate::storage::StorageError;
 use codex_auth_provider::AuthErrorKind;
+use std::sync::Arc;
 
 /// Why a refresh (or the reload guarding it) did not produce usable credentials.
 #[derive(Debug, Clone, thiserror::Error)]

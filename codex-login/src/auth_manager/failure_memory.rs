@@ -1,7 +1,11 @@
 //! Failure memory: refresh tokens that already failed for good, in memory
 //! and in the on-disk refresh-failure record.
 
-use super::*;
+use super::errors::RefreshTokenError;
+use super::{AuthManager, token_fingerprint};
+use crate::resolution::CredentialSource;
+use codex_auth_provider::SecretString;
+use std::sync::PoisonError;
 
 impl AuthManager {
     pub(super) fn failure_for(&self, refresh_token: &SecretString) -> Option<RefreshTokenError> {

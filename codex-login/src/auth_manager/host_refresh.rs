@@ -3,8 +3,13 @@
 //! before the access token's `exp` and once after a `401`; the result lives
 //! only in memory.
 
-use super::*;
+use super::errors::{RefreshOutcome, RefreshTokenError};
+use super::{AuthManager, refresh_window};
+use crate::auth_dot_json::AuthMode;
+use crate::codex_auth::CodexAuth;
 use crate::host_tokens::{HostRefreshReason, HostTokenError, has_host_token_provider};
+use crate::refresh::{RefreshFailureReason, RefreshReason};
+use crate::resolution::CredentialSource;
 
 impl AuthManager {
     /// Whether host-supplied tokens are due for a host refresh: a provider is

@@ -2,9 +2,11 @@
 //! the manager hands it out. Whoami's answer is kept in the cached snapshot
 //! only (no metadata cache on disk); every reload hydrates again, as upstream.
 
-use super::*;
+use super::AuthManager;
+use super::errors::RefreshTokenError;
 use crate::endpoints::authapi_base_url_for_issuer;
 use crate::personal_access_token::{authapi_base_url_or, hydrate_personal_access_token};
+use crate::refresh::RefreshFailureReason;
 
 impl AuthManager {
     /// Hydrates a cached personal access token that is not hydrated yet. A

@@ -1,7 +1,18 @@
 //! `run_refresh`: the refresh protocol of the module docs, its endpoint URL
 //! and its lazily built HTTP client.
 
-use super::*;
+use super::errors::{RefreshOutcome, RefreshTokenError};
+use super::{AuthManager, RefreshMode, identity_guard, read_store, run_blocking, save_rescue};
+use crate::auth_dot_json::{AuthMode, StoredIdToken, StoredTimestamp};
+use crate::auth_lock::AuthFileLock;
+use crate::codex_auth::{CodexAuth, same_identity};
+use crate::refresh::{
+    REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR, RefreshFailureReason, RefreshReason, RefreshRequestError,
+    refresh_token_url, send_refresh_request,
+};
+use crate::resolution::CredentialSource;
+use crate::storage::SharedAuthStorage;
+use std::sync::{Arc, PoisonError};
 
 impl AuthManager {
     pub(super) fn refresh_url(&self) -> Result<url::Url, RefreshTokenError> {

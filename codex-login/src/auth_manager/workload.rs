@@ -2,12 +2,16 @@
 //! credentials and `CODEX_API_KEY` are never consulted; every `auth()` takes the session's
 //! current token (exchanged again before expiry), and 401 recovery forces one exchange.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
+use super::AuthManager;
+use super::errors::{RefreshOutcome, RefreshTokenError};
+use super::identity_guard::GuardError;
+use crate::codex_auth::CodexAuth;
+use crate::refresh::RefreshFailureReason;
+use crate::resolution::CredentialSource;
 use crate::restrictions::{LoginRestrictionError, LoginRestrictions, check_restrictions};
 use crate::workload_identity::{WorkloadIdentity, WorkloadIdentityError, WorkloadToken};
-
-use super::*;
 
 impl AuthManager {
     /// The installed workload identity session, if any.

@@ -1,6 +1,7 @@
 //! `AuthDataError` and the upstream messages a snapshot reports.
 
-use super::*;
+use crate::token_claims::JwtDecodeError;
+use codex_agent_identity::AgentIdentityRecordError;
 
 /// The upstream message when an API-key login has no key.
 pub const API_KEY_MISSING_MESSAGE: &str = "API key auth is missing a key.";

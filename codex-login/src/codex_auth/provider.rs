@@ -1,7 +1,13 @@
 //! The providers a snapshot hands out beyond plain bearer auth: agent
 //! assertions and account headers alone.
 
-use super::*;
+use super::tokens::AgentIdentityAuth;
+use codex_agent_identity::{
+    AgentAssertionAuth, AgentIdentityRecordError, AgentKey, AgentRuntimeId, TaskId,
+};
+use codex_auth_provider::headers::{CHATGPT_ACCOUNT_ID, X_OPENAI_FEDRAMP};
+use codex_auth_provider::{AuthProvider, visible_header_value};
+use http::{HeaderMap, HeaderValue};
 
 /// The provider signing as `identity` for `task`.
 pub(super) fn assertion_for(

@@ -1,7 +1,11 @@
 //! The parts of a snapshot (ChatGPT tokens, an agent identity) and how they
 //! are read from a stored document or a JWT.
 
-use super::*;
+use super::error::{AuthDataError, EXTERNAL_PLAN_TYPE_FIELD};
+use crate::auth_dot_json::{AgentIdentityRecord, StoredIdToken, StoredTokens};
+use crate::token_claims::{AgentIdentityClaims, IdTokenClaims, PlanType, jwt_expiry};
+use chrono::{DateTime, Utc};
+use codex_auth_provider::SecretString;
 
 /// The ChatGPT tokens of a snapshot, with the claims read from them.
 #[derive(Debug, Clone)]

@@ -12,42 +12,29 @@ use running_server::RunningServer;
 
 use std::future::Future;
 use std::io::Write;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codex_auth_provider::SecretString;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, Lines};
-use tokio::sync::{Notify, mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{Notify, mpsc};
 use tracing::{debug, info, warn};
 use url::Url;
 
 use super::authorize_url::{AuthorizeRequest, build_authorize_url, loopback_redirect_uri};
-use super::callback_port::{
-    CallbackBindError, CallbackListeners, DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT,
-    bind_callback_port,
-};
-use super::callback_server::{Claim, LoginAttempt, ServerEvent, callback_router};
+use super::callback_port::bind_callback_port;
+use super::callback_server::{Claim, LoginAttempt, ServerEvent};
 use super::cancel_secret::PublishedCancelSecret;
-use super::code_redemption::{RedeemedLogin, RedemptionContext, RedemptionError};
+use super::code_redemption::{RedeemedLogin, RedemptionContext};
 use super::log_redaction::redact_url_for_log;
-use super::login_claims::InvalidIdToken;
-use super::logout::revoke_url_for_config;
-use super::pages::ErrorPage;
 use super::pasted_redirect::{PastedInput, parse_pasted_input};
-use super::persist::{CredentialTarget, PersistError};
+use super::persist::CredentialTarget;
 use super::pkce::{PkceCodes, generate_state};
 use super::replaced_login::ReplacedLoginRevocation;
-use super::token_endpoint::{TokenExchangeError, token_endpoint};
-use super::workspace_check::WorkspaceRestrictionError;
-use crate::config::CodexConfig;
-use crate::http_client::{
-    CredentialUrlError, HttpClientError, HttpClientFactory, ensure_credential_safe_url,
-};
-use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
-use crate::storage::{CredentialStoreMode, SharedAuthStorage};
+use super::token_endpoint::token_endpoint;
+use crate::http_client::ensure_credential_safe_url;
+use crate::refresh::DEFAULT_ISSUER;
 
 /// How long a browser login waits for the callback unless told otherwise.
 pub(crate) const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);

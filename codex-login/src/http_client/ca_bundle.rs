@@ -1,7 +1,10 @@
 //! The extra trusted CA bundle (`CODEX_CA_CERTIFICATE`, else `SSL_CERT_FILE`)
 //! and its PEM parsing.
 
-use super::*;
+use super::{CODEX_CA_CERTIFICATE_ENV_VAR, HttpClientError, SSL_CERT_FILE_ENV_VAR};
+use crate::environment::EnvLookup;
+use base64::Engine;
+use std::path::PathBuf;
 
 /// Extra trusted roots: the variable that named the bundle, the file, the certificates.
 pub type CustomCa = (&'static str, PathBuf, Vec<reqwest::Certificate>);

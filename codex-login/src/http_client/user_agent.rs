@@ -1,6 +1,9 @@
 //! The `originator` and `User-Agent` values every request carries.
 
-use super::*;
+use super::{DEFAULT_ORIGINATOR, DEFAULT_ORIGINATOR_OVERRIDE, ORIGINATOR_OVERRIDE_ENV_VAR};
+use crate::environment::EnvLookup;
+use http::HeaderValue;
+use std::sync::OnceLock;
 
 /// Why [`set_default_originator`] refused a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,7 +1,16 @@
 //! `BrowserLoginError`: why a browser login did not complete, and the mapping
 //! of an OAuth `error` redirect to it.
 
-use super::*;
+use super::MISSING_ENTITLEMENT_MESSAGE;
+use crate::flows::callback_port::CallbackBindError;
+use crate::flows::code_redemption::RedemptionError;
+use crate::flows::login_claims::InvalidIdToken;
+use crate::flows::pages::ErrorPage;
+use crate::flows::persist::PersistError;
+use crate::flows::token_endpoint::TokenExchangeError;
+use crate::flows::workspace_check::WorkspaceRestrictionError;
+use crate::http_client::{CredentialUrlError, HttpClientError};
+use std::time::Duration;
 
 /// Why a browser login did not complete.
 #[derive(Debug, thiserror::Error)]

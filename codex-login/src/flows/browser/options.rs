@@ -1,6 +1,16 @@
 //! The settings of a browser login and how it opens the browser.
 
-use super::*;
+use super::DEFAULT_LOGIN_TIMEOUT;
+use crate::config::CodexConfig;
+use crate::flows::callback_port::{DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
+use crate::flows::logout::revoke_url_for_config;
+use crate::http_client::HttpClientFactory;
+use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
+use crate::storage::{CredentialStoreMode, SharedAuthStorage};
+use codex_auth_provider::SecretString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Opens a URL in a browser; the default uses the system browser (`webbrowser`).
 pub trait UrlOpener: Send + Sync + std::fmt::Debug {

@@ -1,6 +1,12 @@
 //! The running callback server tasks behind a `LoginServer`.
 
-use super::*;
+use super::SERVER_DRAIN_TIMEOUT;
+use crate::flows::callback_port::CallbackListeners;
+use crate::flows::callback_server::{LoginAttempt, callback_router};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::warn;
 
 /// The running callback server tasks; dropping this stops them and frees the port.
 #[derive(Debug)]
