@@ -7,6 +7,11 @@
 //!   depends on `m` when its non-test text names `crate::m`).
 //! - `codex-login --no-default-features` has neither axum nor webbrowser in
 //!   its normal dependency tree (`cargo tree`).
+//! - No private glob import of the crate's own modules (`use super::*;`,
+//!   `use super::super::*;`, `use crate::m::*;`, `use self::m::*;`) in the
+//!   non-test part of a `src` file (the text before its first `#[cfg(test)]`
+//!   or other test-only `#[cfg(...)]`): a child module names what it takes
+//!   from its parent.
 //!
 //! The (crate, rule) pairs in [`KNOWN_OPEN`] are reported but do not fail the
 //! check: that part of the reshape (issue 16, codex-cli) is
@@ -39,6 +44,8 @@ pub enum Rule {
     ModuleCycle,
     /// Optional packages stay out without default features ([`WITHOUT_DEFAULT_FEATURES`]).
     Features,
+    /// No non-test glob import of an own module ([`own_module_globs`]).
+    GlobImport,
 }
 
 /// Rules whose violations are reported, not failed, for a crate: issue 16 is
@@ -121,12 +128,21 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|(name, _)| *name)
         .chain(["codex-cli", "xtask"]);
-    for krate in crates {
+    for krate in crates.clone() {
         for (file, lines) in long_files(&root.join(krate).join("src"))? {
             report(
                 krate,
                 Rule::FileLength,
                 format!("{file} has {lines} lines (max {MAX_FILE_LINES})"),
+            );
+        }
+    }
+    for krate in crates.chain(["codex-test-support"]) {
+        for (file, line, statement) in glob_import_files(&root.join(krate).join("src"))? {
+            report(
+                krate,
+                Rule::GlobImport,
+                format!("{file}:{line}: `{statement}` outside #[cfg(test)]: import the names"),
             );
         }
     }
@@ -240,6 +256,64 @@ fn long_files(src: &Path) -> anyhow::Result<Vec<(String, usize)>> {
         }
     }
     Ok(long)
+}
+
+/// Non-test glob imports of own modules in the files under `src`: (file,
+/// line, statement).
+fn glob_import_files(src: &Path) -> anyhow::Result<Vec<(String, usize, String)>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files)?;
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let name = file.to_string_lossy().into_owned();
+        if name.ends_with("_tests.rs") || name.ends_with("/tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file)?;
+        for (line, statement) in own_module_globs(&text) {
+            found.push((name.clone(), line, statement));
+        }
+    }
+    Ok(found)
+}
+
+/// The private `use` statements of `code` before its first test-only
+/// `#[cfg(...)]` (`#[cfg(test)]`, `#[cfg(all(test, ...))]`) that glob-import one of the crate's own modules (a path from `super`,
+/// `self` or `crate` with a `*`), with their 1-based line. A textual scan:
+/// comments are dropped line by line, a statement runs to its `;`.
+/// `pub use` re-exports are not this rule's business.
+pub fn own_module_globs(code: &str) -> Vec<(usize, String)> {
+    let test_only = |line: &str| {
+        let line = line.trim_start();
+        line.starts_with("#[cfg(") && line.contains("test") && !line.contains("not(test")
+    };
+    let mut found = Vec::new();
+    let mut statement: Option<(usize, String)> = None;
+    for (index, line) in code.lines().take_while(|line| !test_only(line)).enumerate() {
+        let line = line.split("//").next().unwrap_or_default().trim();
+        if statement.is_none() && line.starts_with("use ") {
+            statement = Some((index + 1, String::new()));
+        }
+        let Some((start, text)) = statement.as_mut() else {
+            continue;
+        };
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(line);
+        if text.ends_with(';') {
+            let path = text.trim_start_matches("use ").trim_start();
+            let own = ["super::", "self::", "crate::"]
+                .iter()
+                .any(|root| path.starts_with(root));
+            if own && path.contains('*') {
+                found.push((*start, text.clone()));
+            }
+            statement = None;
+        }
+    }
+    found
 }
 
 /// The first cycle between top-level modules of the crate in `src`, if any.
@@ -385,6 +459,22 @@ mod tests {
             tree_contains(&tree, &["axum", "webbrowser"]),
             ["axum", "webbrowser"]
         );
+    }
+
+    #[test]
+    fn finds_own_module_globs_outside_tests_only() {
+        let code = "//! Docs.\nuse super::{A, B};\nuse std::io::prelude::*;\npub use inner::*;\n\
+                    use super::*;\n// use super::*;\nuse crate::a::{\n    b::*,\n};\n\
+                    fn f() {\n    use super::super::*;\n}\n\
+                    #[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+        let found: Vec<usize> = own_module_globs(code)
+            .into_iter()
+            .map(|(line, _)| line)
+            .collect();
+        assert_eq!(found, [5, 7, 11]);
+        assert!(own_module_globs("use super::{A, B};\n#[cfg(test)]\nuse super::*;\n").is_empty());
+        let linux_tests = "#[cfg(not(test))]\nuse super::*;\n#[cfg(all(test, unix))]\nmod tests {\n    use super::*;\n}\n";
+        assert_eq!(own_module_globs(linux_tests).len(), 1);
     }
 
     #[test]
