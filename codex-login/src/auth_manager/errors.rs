@@ -6,6 +6,7 @@ use codex_auth_provider::AuthErrorKind;
 
 /// Why a refresh (or the reload guarding it) did not produce usable credentials.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefreshTokenError {
     /// The credentials cannot be refreshed; the user must sign in again.
     /// `message` is upstream's exact text.
@@ -143,6 +144,7 @@ pub enum RefreshOutcome {
 
 /// Why logout could not finish.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogoutError {
     /// The cross-process lock could not be taken.
     #[error(transparent)]

@@ -5,6 +5,7 @@ use super::*;
 
 /// Why a browser login did not complete.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BrowserLoginError {
     /// No callback port could be bound.
     #[error(transparent)]
