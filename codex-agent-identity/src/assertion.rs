@@ -34,6 +34,7 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 
 /// Why text is not a well-formed agent assertion.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AssertionDecodeError {
     /// The input is empty or longer than [`MAX_ASSERTION_LEN`].
     #[error("the agent assertion is empty or longer than {MAX_ASSERTION_LEN} bytes")]

@@ -7,6 +7,7 @@ use url::{Host, Url};
 
 /// A base URL that cannot be used for agent identity calls.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EndpointError {
     /// The URL does not parse.
     #[error("{url:?} is not a valid URL")]

@@ -12,6 +12,7 @@ pub(crate) const MAX_ID_LEN: usize = 512;
 
 /// Which identifier an [`IdError`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IdKind {
     /// An `agent_runtime_id`.
     AgentRuntime,
@@ -30,6 +31,7 @@ impl fmt::Display for IdKind {
 
 /// An identifier the server sent (or a caller passed) that cannot be used safely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdError {
     /// The identifier is empty or only whitespace.
     #[error("the {0} is empty")]

@@ -56,6 +56,7 @@ pub enum KeyError {
 
 /// Why a signature did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// The signature text is not standard base64 of 64 bytes.
     #[error("the signature is not standard base64 of a 64-byte Ed25519 signature")]

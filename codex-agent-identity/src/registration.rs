@@ -27,6 +27,7 @@ pub(crate) const RESPONSES_API_CAPABILITY: &str = "responsesapi";
 
 /// Which registration call an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RegistrationOperation {
     /// `POST {authapi}/v1/agent/register`.
     RegisterAgent,

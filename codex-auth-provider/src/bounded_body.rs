@@ -12,6 +12,7 @@ pub const MAX_AUTH_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Why a capped body could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BodyReadError {
     /// The body (declared or received) is larger than the cap.
     #[error("the response body is larger than {}; it was not read", ByteSize(*limit))]

@@ -172,6 +172,7 @@ pub struct HttpFailure {
 
 /// What the client did about a `401`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthRecovery {
     /// No recovery was tried (not a `401`, not a credential error, or no refresh-aware source).
     NotAttempted,

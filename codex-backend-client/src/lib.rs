@@ -4,7 +4,7 @@
 //!
 //! Programs using `codex-login` get a client wired to the stored login, with
 //! the HTTP client factory's CA bundle, proxies and `originator`, from
-//! `codex_login::AuthManager::backend_client()`. Built directly, a client
+//! `codex_login::auth_manager::AuthManager::backend_client()`. Built directly, a client
 //! takes any provider and, through
 //! [`BackendClientBuilder::http_client`], any `reqwest::Client` (otherwise a
 //! plain one that follows no redirects). This example runs as a doc test

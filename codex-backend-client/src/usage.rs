@@ -155,6 +155,7 @@ pub struct ResetCreditsSummary {
 
 /// A ChatGPT plan. Unknown or internal plans keep their wire string in [`PlanType::Unknown`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PlanType {
     /// `free`.
     Free,

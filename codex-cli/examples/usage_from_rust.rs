@@ -7,7 +7,7 @@
 use codex_login::config::load_config;
 use codex_login::environment::process_env;
 use codex_login::http_client::HttpClientFactory;
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {

@@ -16,8 +16,8 @@ use codex_login::flows::{
     self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
     LogoutOptions, Revocation, ensure_login_method_allowed,
 };
+use codex_login::resolution::resolve_credentials;
 use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
-use codex_login::resolve_credentials;
 use codex_login::storage::SharedAuthStorage;
 use codex_login::token_claims::JwtDecodeError;
 use std::io::{IsTerminal, Read};

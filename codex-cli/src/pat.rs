@@ -4,8 +4,8 @@
 //! them only for a personal access token.
 
 use crate::{context, exit};
-use codex_login::CodexAuth;
 use codex_login::auth_manager::{authapi_base_url_or, hydrate_personal_access_token};
+use codex_login::codex_auth::CodexAuth;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 

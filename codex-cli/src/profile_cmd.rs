@@ -59,9 +59,9 @@ pub fn select_profile(cli: &Cli) -> Option<u8> {
 
 fn profile_exists(config: &CodexConfig, name: &ProfileName) -> bool {
     let present = || {
-        let active = profiles::layout::read_marker(&config.codex_home)
-            .is_ok_and(|marker| marker.is_active(name));
-        active || profiles::layout::profile_dir(&config.codex_home, name).is_dir()
+        let active =
+            profiles::read_marker(&config.codex_home).is_ok_and(|marker| marker.is_active(name));
+        active || profiles::profile_dir(&config.codex_home, name).is_dir()
     };
     // A switch running in another process moves the login between the two places; a miss is
     // only believed when checked again under `auth.json.lock`, which every switch holds.

@@ -20,7 +20,8 @@ use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 use codex_login::resolution::{CredentialSource, ResolveOptions};
 use codex_login::{
-    AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError, ResolvedAuth, resolve_credentials,
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
+    codex_auth::CodexAuth, resolution::ResolvedAuth, resolution::resolve_credentials,
 };
 use http::HeaderMap;
 use serde_json::json;

@@ -16,7 +16,10 @@ use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
 use codex_login::environment::process_env;
 use codex_login::resolution::{CredentialSource, ResolveOptions};
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, ResolvedAuth, resolve_credentials};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, codex_auth::CodexAuth,
+    resolution::ResolvedAuth, resolution::resolve_credentials,
+};
 use serde_json::{Value, json};
 
 pub(crate) mod usability;

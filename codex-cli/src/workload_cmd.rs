@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use codex_login::config::CodexConfig;
 use codex_login::workload_identity::{
-    self, WorkloadIdentity, WorkloadIdentityError, config::raw_process_env,
+    self, WorkloadIdentity, WorkloadIdentityError, raw_process_env,
 };
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, RefreshTokenError};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
+    codex_auth::CodexAuth,
+};
 
 use crate::{context, exit};
 

@@ -11,7 +11,9 @@ use codex_emulator::{Emulator, EmulatorConfig, IssueTokens, IssuedTokens};
 use codex_login::auth_dot_json::{AuthDotJson, StoredTimestamp, StoredTokens};
 use codex_login::environment::env_from_pairs;
 use codex_login::storage::{AuthStorage as _, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, codex_auth::CodexAuth,
+};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 

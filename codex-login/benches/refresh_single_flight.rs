@@ -19,7 +19,7 @@ use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Faults, IssueToke
 use codex_login::auth_dot_json::{AuthDotJson, StoredTimestamp, StoredTokens};
 use codex_login::environment::env_from_pairs;
 use codex_login::storage::{AuthStorage as _, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -20,6 +20,10 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// The value of `auth_mode`.
+///
+/// Deliberately exhaustive (unlike the error and source enums): each mode
+/// decides how credentials are sent, refreshed and shown, so a new mode must
+/// be handled by every `match` on it, not fall into a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthMode {
     /// `apikey`: an OpenAI API key in `OPENAI_API_KEY`.
@@ -169,7 +173,7 @@ pub enum StoredAgentIdentity {
 
 /// The record form of `agent_identity`. Every field is optional here so any
 /// generation of the record loads and round-trips; which ones are required
-/// is decided when a [`crate::CodexAuth`] is built.
+/// is decided when a [`crate::codex_auth::CodexAuth`] is built.
 #[derive(Clone, PartialEq, Default)]
 pub struct AgentIdentityRecord {
     /// `agent_runtime_id`.

@@ -20,6 +20,7 @@ const MAX_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthLockError {
     /// The lock file could not be created or opened.
     #[error("cannot open the lock file {path}: {source}")]

@@ -30,9 +30,9 @@ mod host_refresh;
 mod identity_guard;
 mod pat_hydration;
 mod preloaded;
-pub mod recovery;
+mod recovery;
 mod refresh;
-pub mod refresh_window;
+mod refresh_window;
 mod restriction_guard;
 mod save_rescue;
 mod workload;
@@ -44,6 +44,8 @@ pub use backend::BackendClientError;
 pub use config::AuthManagerConfig;
 pub use errors::{LogoutError, RefreshOutcome, RefreshTokenError};
 pub use from_env::FromEnvError;
+pub use recovery::NO_MORE_RECOVERY_STEPS_MESSAGE;
+pub use refresh_window::{access_token_lifetime, proactive_refresh_window};
 
 pub use crate::personal_access_token::{
     PersonalAccessTokenAuth, PersonalAccessTokenError, PersonalAccessTokenMetadata,
@@ -59,7 +61,6 @@ use crate::auth_dot_json::AuthMode;
 use crate::auth_lock::AuthFileLock;
 use crate::clock::Clock;
 use crate::codex_auth::CodexAuth;
-pub use crate::codex_auth::same_identity;
 use crate::environment::SharedEnv;
 use crate::http_client::HttpClientFactory;
 use crate::refresh::RefreshReason;
@@ -79,7 +80,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 /// Refresh when the access token expires within this window (at most half
-/// the token's lifetime, see [`refresh_window`]).
+/// the token's lifetime, see [`proactive_refresh_window`]).
 pub const PROACTIVE_REFRESH_WINDOW: ChronoDuration = ChronoDuration::minutes(5);
 /// Without an `exp`, refresh when `last_refresh` is older than this.
 pub const LAST_REFRESH_MAX_AGE: ChronoDuration = ChronoDuration::days(8);

@@ -518,7 +518,7 @@ impl CodexAuth {
     ///   and `X-OpenAI-Fedramp: true` for FedRAMP accounts;
     /// - an agent identity whose task is not registered yet: only
     ///   `ChatGPT-Account-ID` and FedRAMP, as upstream does while the task id
-    ///   is not initialised ([`crate::AuthManager::try_auth`] registers it).
+    ///   is not initialised ([`crate::auth_manager::AuthManager::try_auth`] registers it).
     pub fn provider(&self) -> SharedAuthProvider {
         if let Some(assertion) = &self.inner.agent_assertion {
             return Arc::new(assertion.clone());

@@ -5,13 +5,13 @@
 //! overrides, environment variables. Unknown keys are ignored; a known key
 //! with a bad value is an error naming the key and where it came from.
 
+use crate::endpoints::REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR;
 use crate::endpoints::{
     AUTHAPI_BASE_URL_ENV_VAR, JWKS_BASE_URL_ENV_VAR, REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR,
     authapi_base_url_for_issuer, jwks_base_url_for_chatgpt, revoke_endpoint,
 };
 use crate::environment::EnvLookup;
-use crate::refresh::REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR;
-pub use crate::storage::CredentialStoreMode;
+use crate::storage::CredentialStoreMode;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -19,7 +19,7 @@ mod overrides;
 
 pub use overrides::{MAX_OVERRIDE_KEY_PARTS, parse_override};
 
-pub use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
+pub use crate::endpoints::{CLIENT_ID, DEFAULT_ISSUER};
 
 /// The login method an administrator forces (`forced_login_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +85,7 @@ impl CodexConfig {
 
 /// Where a setting came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SettingOrigin {
     /// A key in a `config.toml` file.
     File(PathBuf),
@@ -106,6 +107,7 @@ impl fmt::Display for SettingOrigin {
 
 /// Why configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// `CODEX_HOME` is set but unusable.
     #[error("CODEX_HOME points to {path:?}, but {problem}")]

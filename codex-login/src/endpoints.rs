@@ -7,6 +7,13 @@ use url::Url;
 
 use crate::environment::EnvLookup;
 
+/// The OAuth client id of the Codex CLI.
+pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+/// The issuer used when nothing overrides it.
+pub const DEFAULT_ISSUER: &str = "https://auth.openai.com";
+/// Environment variable that replaces the whole refresh URL.
+pub(crate) const REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REFRESH_TOKEN_URL_OVERRIDE";
+
 /// Env var that replaces the revoke endpoint.
 pub(crate) const REVOKE_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
 

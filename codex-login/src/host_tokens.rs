@@ -7,9 +7,9 @@
 //!
 //! - `resolve()` returns the host's current tokens (no request); they are put
 //!   in the in-memory (ephemeral) store of that `CODEX_HOME`, which every
-//!   [`crate::AuthManager`] of the process reads first, so separate managers
+//!   [`crate::auth_manager::AuthManager`] of the process reads first, so separate managers
 //!   share them. They are **never written to disk**.
-//! - `refresh(request)` asks the host for new tokens: [`crate::AuthManager`]
+//! - `refresh(request)` asks the host for new tokens: [`crate::auth_manager::AuthManager`]
 //!   calls it before the access token's JWT `exp` (the proactive window of
 //!   managed logins) and once after a `401` (reason `unauthorized`, with the
 //!   previous account id). The answer is bounded by [`HOST_REFRESH_TIMEOUT`]
@@ -58,6 +58,7 @@ impl fmt::Debug for HostTokens {
 
 /// Why new tokens are asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HostRefreshReason {
     /// A request was refused with `401` (upstream's only wire reason, `unauthorized`).
     Unauthorized,
@@ -86,6 +87,7 @@ pub struct HostRefreshRequest {
 
 /// Why a host refresh failed (upstream's texts for the first three).
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum HostTokenError {
     /// The host dropped the request.
     #[error("auth refresh request canceled: {0}")]

@@ -53,6 +53,7 @@ static DEFAULT_ORIGINATOR_OVERRIDE: OnceLock<String> = OnceLock::new();
 
 /// Why an HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HttpClientError {
     /// The CA bundle named by the variable could not be read.
     #[error(
@@ -101,6 +102,7 @@ pub enum HttpClientError {
 
 /// Why a URL may not carry credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CredentialUrlError {
     /// Plain `http://` to a host that is not the loopback interface.
     #[error(

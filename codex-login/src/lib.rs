@@ -1,8 +1,8 @@
 //! `codex-login`: Codex credentials.
 //!
 //! The core half keeps credentials (`auth.json`, OS keyring, in-memory),
-//! turns them into immutable [`CodexAuth`] snapshots, and refreshes them
-//! through [`AuthManager`] without racing other threads or processes, and
+//! turns them into immutable [`CodexAuth`](codex_auth::CodexAuth) snapshots, and refreshes them
+//! through [`AuthManager`](auth_manager::AuthManager) without racing other threads or processes, and
 //! readies agent identities (JWT verification, run tasks, the ChatGPT opt-in)
 //! before handing them out. The login flows (browser, device code, API key,
 //! access token, logout) build on it.
@@ -10,12 +10,12 @@
 //! # Front door
 //!
 //! For programs that only want Codex credentials on their requests:
-//! [`AuthManager::from_env`] sets up a refresh-aware source the way the
+//! [`AuthManager::from_env`](auth_manager::AuthManager::from_env) sets up a refresh-aware source the way the
 //! `codex` command does (`CODEX_HOME`, its `config.toml`, the environment
 //! overrides, the extra CA bundle and the proxy variables);
 //! [`middleware::AuthMiddleware`] puts its headers on any `reqwest` request
 //! (refreshing first when due, recovering once after a credential `401`); and
-//! [`AuthManager::backend_client`] gives a typed
+//! [`AuthManager::backend_client`](auth_manager::AuthManager::backend_client) gives a typed
 //! [`BackendClient`](codex_backend_client::BackendClient) whose HTTP client
 //! comes from the same factory (CA, proxies, `originator`). This example runs
 //! as a doc test against `codex-emulator`, with a stored access token that
@@ -48,7 +48,7 @@
 //! # let mut document = AuthDotJson::chatgpt(stored, None, chrono::Utc::now());
 //! # document.last_refresh = Some(StoredTimestamp::new(chrono::Utc::now()));
 //! # FileAuthStorage::new(home.path()).save(&document)?;
-//! use codex_login::AuthManager;
+//! use codex_login::auth_manager::AuthManager;
 //! use codex_login::middleware::AuthMiddleware;
 //!
 //! let manager = AuthManager::from_env().await?;
@@ -102,10 +102,3 @@ mod personal_access_token;
 mod refresh_failure_record;
 mod restrictions;
 mod secret_scrub;
-
-pub use auth_dot_json::{AuthDotJson, AuthMode};
-pub use auth_manager::{AuthManager, AuthManagerConfig, RefreshOutcome, RefreshTokenError};
-pub use codex_auth::CodexAuth;
-pub use http_client::HttpClientFactory;
-pub use resolution::{CredentialSource, ResolvedAuth, resolve_credentials};
-pub use storage::{AuthStorage, CredentialStoreMode};

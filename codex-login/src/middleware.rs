@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use codex_login::AuthManager;
+//! use codex_login::auth_manager::AuthManager;
 //! use codex_login::middleware::AuthMiddleware;
 //!
 //! let manager = AuthManager::from_env().await?;
@@ -23,7 +23,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! [`AuthManager`]: crate::AuthManager
+//! [`AuthManager`]: crate::auth_manager::AuthManager
 
 use codex_auth_provider::{
     AuthSource, AuthSourceError, RecoveryOutcome, SharedAuthSource, UnauthorizedContext,

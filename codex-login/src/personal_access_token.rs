@@ -82,6 +82,7 @@ struct WhoamiResponse {
 
 /// Why a personal access token could not be hydrated (upstream's texts).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PersonalAccessTokenError {
     /// The request could not be sent or its answer not received.
     #[error("failed to request personal access token metadata: {message}")]
@@ -174,10 +175,10 @@ pub(crate) async fn fetch_personal_access_token_metadata(
 /// `auth` hydrated with whoami's answer when it is a personal access token
 /// not yet hydrated; any other snapshot is returned as is (no request).
 pub async fn hydrate_personal_access_token(
-    auth: &crate::CodexAuth,
+    auth: &crate::codex_auth::CodexAuth,
     client: &reqwest::Client,
     authapi_base_url: &str,
-) -> Result<crate::CodexAuth, PersonalAccessTokenError> {
+) -> Result<crate::codex_auth::CodexAuth, PersonalAccessTokenError> {
     let Some(pat) = auth.personal_access_token() else {
         return Ok(auth.clone());
     };

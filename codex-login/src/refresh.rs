@@ -15,12 +15,7 @@ use std::fmt;
 use std::time::Duration;
 use url::Url;
 
-/// The OAuth client id of the Codex CLI.
-pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
-/// The issuer used when nothing overrides it.
-pub const DEFAULT_ISSUER: &str = "https://auth.openai.com";
-/// Environment variable that replaces the whole refresh URL.
-pub const REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR: &str = "CODEX_REFRESH_TOKEN_URL_OVERRIDE";
+pub(crate) use crate::endpoints::{CLIENT_ID, DEFAULT_ISSUER, REFRESH_TOKEN_URL_OVERRIDE_ENV_VAR};
 /// How long one refresh request may take. Shorter than the default lock
 /// wait, so processes queued behind a slow refresh do not give up first.
 pub const REFRESH_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -41,6 +36,7 @@ pub const REFRESH_OUTCOME_UNKNOWN_MESSAGE: &str = "The token refresh request was
 
 /// Why a refresh token was refused for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RefreshFailureReason {
     /// `refresh_token_expired`.
     Expired,
@@ -66,6 +62,7 @@ impl RefreshFailureReason {
 
 /// Why the refresh was made; sent as `refresh_reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RefreshReason {
     /// The access token expires within the refresh window (`proactive_expiry`).
     ProactiveExpiry,
@@ -88,6 +85,7 @@ impl RefreshReason {
 
 /// The outcome of one refresh request when it did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefreshRequestError {
     /// The refresh token is dead; sending it again cannot help.
     #[error("{}", reason.user_message())]

@@ -1,7 +1,7 @@
 //! The record, beside `auth.json`, of the refresh tokens no process may send again: their
 //! refresh was refused for good, or it was sent and no answer came back (the issuer may have
 //! rotated it already, and replaying it would look like theft and revoke the whole token
-//! family). [`crate::AuthManager`] checks it under `auth.json.lock` before spending the stored
+//! family). [`crate::auth_manager::AuthManager`] checks it under `auth.json.lock` before spending the stored
 //! refresh token, so such a token is sent at most once across all processes. A token is
 //! named only by its SHA-256 fingerprint. The file keeps the most recent
 //! [`MAX_RECORDS`] entries (`{"records": [...]}`), so a failure in one profile never erases
@@ -26,6 +26,7 @@ pub(crate) const MAX_RECORDS: usize = 32;
 /// A failure the record keeps for a token (the refresh error it stands for is
 /// built by `AuthManager`; its text is the message).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecordedFailure {
     /// The refresh was refused for good; the user must sign in again.
     #[error("{message}")]

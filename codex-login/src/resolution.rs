@@ -26,6 +26,7 @@ pub const CODEX_AGENT_IDENTITY_ENV_VAR: &str = "CODEX_AGENT_IDENTITY";
 
 /// Where the credentials in use came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CredentialSource {
     /// An environment variable (`CODEX_API_KEY`, `CODEX_ACCESS_TOKEN`, `CODEX_AGENT_IDENTITY`).
     Env(&'static str),
@@ -73,6 +74,7 @@ pub struct ResolvedAuth {
 
 /// Why credentials could not be resolved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ResolveError {
     /// A store could not be read, or holds a malformed document.
     #[error(transparent)]

@@ -14,10 +14,11 @@ use crate::environment::EnvLookup;
 use crate::resolution::{ResolveOptions, resolve_credentials};
 use crate::storage::{CredentialStoreMode, SharedAuthStorage, storage_for_mode, stores_to_clear};
 
-pub use crate::config::ForcedLoginMethod;
+pub(crate) use crate::config::ForcedLoginMethod;
 
 /// The kind of login a user starts, checked against `forced_login_method` before it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LoginKind {
     /// Browser or device-code ChatGPT login.
     Chatgpt,

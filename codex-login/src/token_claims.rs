@@ -16,6 +16,7 @@ pub const PROFILE_CLAIM: &str = "https://api.openai.com/profile";
 
 /// Why a JWT's payload could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum JwtDecodeError {
     /// Not three non-empty dot-separated segments.
     #[error("invalid ID token format")]
@@ -74,6 +75,7 @@ fn claim_timestamp(claims: &Map<String, Value>, key: &str) -> Option<DateTime<Ut
 
 /// ChatGPT plans, with upstream's raw spellings and display names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PlanType {
     /// `free`.
     Free,

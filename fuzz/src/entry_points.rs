@@ -11,8 +11,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use codex_agent_identity::{AgentAssertion, AgentIdentityJwt, AgentPublicKey};
 use codex_auth_provider::SecretString;
-use codex_login::CodexAuth;
 use codex_login::auth_dot_json::{AuthDotJson, StoredAgentIdentity, StoredIdToken};
+use codex_login::codex_auth::CodexAuth;
 use codex_login::flows::{CallbackParams, PastedInput, parse_pasted_input};
 use codex_login::token_claims::{
     AgentIdentityClaims as LoginAgentClaims, IdTokenClaims, PlanType, decode_jwt_payload,

@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod man;
 mod module_cycles;
+mod public_paths;
 mod shape;
 
 use anyhow::{Context, bail};

@@ -12,10 +12,11 @@
 //!   non-test part of a `src` file (the text before its first `#[cfg(test)]`
 //!   or other test-only `#[cfg(...)]`): a child module names what it takes
 //!   from its parent.
+//! - Each public item of a library crate at exactly one path, no deeper than
+//!   `crate::facade::Item` (rustdoc's JSON, see [`crate::public_paths`]).
 //!
 //! The (crate, rule) pairs in [`KNOWN_OPEN`] are reported but do not fail the
-//! check: that part of the reshape (issue 16, codex-cli) is
-//! still open. Remove a pair from that list when it is done.
+//! check (none is open now). Add a pair only while a rule is being brought in.
 
 use anyhow::bail;
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,11 +47,14 @@ pub enum Rule {
     Features,
     /// No non-test glob import of an own module ([`own_module_globs`]).
     GlobImport,
+    /// Each public item at one path, no deeper than `crate::facade::Item`
+    /// ([`crate::public_paths`]).
+    PublicPaths,
 }
 
 /// Rules whose violations are reported, not failed, for a crate: issue 16 is
 /// open for them.
-pub const KNOWN_OPEN: [(&str, Rule); 1] = [("codex-cli", Rule::FileLength)];
+pub const KNOWN_OPEN: [(&str, Rule); 0] = [];
 
 /// Crates whose module graph must be acyclic.
 pub const ACYCLIC: [&str; 6] = [
@@ -144,6 +148,20 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 Rule::GlobImport,
                 format!("{file}:{line}: `{statement}` outside #[cfg(test)]: import the names"),
             );
+        }
+    }
+    let target = crate::target_dir(root);
+    for (krate, _) in EXPORT_LIMITS {
+        let doc = crate::public_paths::rustdoc_json(root, &target, krate)?;
+        let paths = crate::public_paths::public_paths(&doc)?;
+        let problems = crate::public_paths::problems(&paths);
+        println!(
+            "{krate}: {} public items, {} at more than one path or too deep",
+            paths.len(),
+            problems.len()
+        );
+        for problem in problems {
+            report(krate, Rule::PublicPaths, problem);
         }
     }
     for krate in ACYCLIC {

@@ -68,6 +68,7 @@ pub struct SpendControlSnapshot {
 
 /// Why a rate limit was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RateLimitReachedKind {
     /// `rate_limit_reached`: the user's own limit.
     RateLimitReached,

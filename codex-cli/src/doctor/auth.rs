@@ -14,7 +14,7 @@ use codex_login::storage::{
     AuthStorage, CredentialStoreMode, KeyringAuthStorage, OsKeyring, storage_for_mode,
 };
 use codex_login::workload_identity;
-use codex_login::{CodexAuth, resolve_credentials};
+use codex_login::{codex_auth::CodexAuth, resolution::resolve_credentials};
 use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,10 +3,10 @@
 //! `auth.callback_ports` (whether the login callback ports are free).
 
 use super::{Check, Status};
-use codex_login::HttpClientFactory;
 use codex_login::config::CodexConfig;
 use codex_login::environment::EnvLookup;
 use codex_login::flows::{DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
+use codex_login::http_client::HttpClientFactory;
 use std::net::{Ipv4Addr, TcpListener};
 use url::Url;
 

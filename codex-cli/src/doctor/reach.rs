@@ -5,8 +5,8 @@
 use super::network::{Proxies, shown};
 use super::{Check, Status};
 use chrono::{DateTime, Utc};
-use codex_login::HttpClientFactory;
 use codex_login::config::CodexConfig;
+use codex_login::http_client::HttpClientFactory;
 use std::time::{Duration, Instant};
 
 /// How long each request may take.

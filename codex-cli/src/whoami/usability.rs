@@ -2,9 +2,9 @@
 //! and whether the access token has expired (issue 14, point 3).
 
 use chrono::Utc;
-use codex_login::CodexAuth;
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::auth_manager::{RecordedFailure, recorded_failure};
+use codex_login::codex_auth::CodexAuth;
 use codex_login::resolution::CredentialSource;
 use std::path::Path;
 

@@ -23,7 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What the bootstrap needs from its [`crate::AuthManager`].
+/// What the bootstrap needs from its [`crate::auth_manager::AuthManager`].
 #[derive(Debug)]
 pub(crate) struct BootstrapContext<'a> {
     /// The client registration requests go through.

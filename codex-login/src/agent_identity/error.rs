@@ -5,6 +5,7 @@ use codex_agent_identity::{AgentIdentityRecordError, JwtError, RegistrationError
 
 /// Why verifying, registering or storing an agent identity failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AgentIdentityError {
     /// The agent identity JWT failed verification (or the JWKS could not be fetched).
     #[error(transparent)]

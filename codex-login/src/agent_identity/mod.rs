@@ -9,7 +9,7 @@
 //!   ([`crate::flows::login_with_access_token`]);
 //! - loading an agent identity (stored JWT, stored record, or
 //!   `CODEX_ACCESS_TOKEN`) registers its run task in
-//!   [`crate::AuthManager::try_auth`], never in a constructor;
+//!   [`crate::auth_manager::AuthManager::try_auth`], never in a constructor;
 //! - with `use_agent_identity`, a managed ChatGPT login gets an identity bound
 //!   to its account and user, stored beside the tokens.
 

@@ -1,4 +1,4 @@
-//! How an [`crate::AuthManager`] verifies and registers agent identities.
+//! How an [`crate::auth_manager::AuthManager`] verifies and registers agent identities.
 
 use crate::config::DEFAULT_CHATGPT_BASE_URL;
 use codex_agent_identity::{RegistrationFailureCache, RetryPolicy};
@@ -10,7 +10,7 @@ pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The session source used in the agent bill of materials unless told otherwise.
 pub const DEFAULT_SESSION_SOURCE: &str = "cli";
 
-/// Agent identity settings of an [`crate::AuthManagerConfig`].
+/// Agent identity settings of an [`crate::auth_manager::AuthManagerConfig`].
 #[derive(Clone)]
 pub struct AgentIdentityOptions {
     /// The ChatGPT backend base URL; the JWKS base is derived from it unless set.

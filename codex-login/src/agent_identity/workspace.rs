@@ -3,6 +3,7 @@
 
 /// An agent identity belongs to a workspace the configuration does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AgentWorkspaceError {
     /// The identity names no account.
     #[error(

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 /// What is wrong with an `auth.json` document. Never quotes a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthJsonProblem {
     /// Zero bytes, or only whitespace.
     #[error("it is empty")]

@@ -11,6 +11,7 @@ use std::sync::{Arc, PoisonError};
 
 /// Why [`AuthManager::backend_client`] could not build a client.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendClientError {
     /// The HTTP client factory (CA bundle, proxy variables) or its client failed.
     #[error("cannot set up the HTTP client for the backend: {0}")]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 /// Why a refresh (or the reload guarding it) did not produce usable credentials.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum RefreshTokenError {
     /// The credentials cannot be refreshed; the user must sign in again.
     /// `message` is upstream's exact text.
@@ -148,6 +149,7 @@ pub enum RefreshOutcome {
 
 /// Why logout could not finish.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogoutError {
     /// The cross-process lock could not be taken.
     #[error(transparent)]

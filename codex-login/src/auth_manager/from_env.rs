@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 /// Why [`AuthManager::from_env`] could not set up a manager.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FromEnvError {
     /// `CODEX_HOME` or `config.toml` (or an environment override) is invalid.
     #[error("cannot load the Codex configuration: {0}")]

@@ -20,6 +20,7 @@ use super::{AuthManager, RefreshTokenError};
 
 /// A guard stopped a refresh or a use of the credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GuardError {
     /// The refresh (or revoke) endpoint is not at the issuer that minted the tokens.
     #[error(transparent)]
@@ -92,6 +93,7 @@ impl AuthManager {
 
 /// Whom a refresh answer belonged to, when it was not the stored login's identity.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ForeignIdentityError {
     /// Another user (`sub`, `chatgpt_user_id`).
     #[error(

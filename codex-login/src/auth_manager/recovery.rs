@@ -15,7 +15,7 @@ pub const NO_MORE_RECOVERY_STEPS_MESSAGE: &str = "No more recovery steps availab
 
 /// A recovery step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecoveryStep {
+pub(super) enum RecoveryStep {
     /// Re-read the store and adopt newer credentials for the same identity.
     Reload,
     /// Refresh against the issuer.
@@ -28,7 +28,7 @@ pub enum RecoveryStep {
 
 impl RecoveryStep {
     /// `reload`, `refresh_token`, `external_refresh` or `done`.
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Self::Reload => "reload",
             Self::RefreshToken => "refresh_token",

@@ -17,6 +17,7 @@ pub const EXTERNAL_PLAN_TYPE_FIELD: &str = "chatgpt_plan_type";
 
 /// Why a document or token cannot become a [`CodexAuth`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthDataError {
     /// `apikey` mode without a (non-empty) `OPENAI_API_KEY`.
     #[error("API key auth is missing a key.")]

@@ -16,6 +16,7 @@ use crate::restrictions::{
 
 /// Why an API key could not be saved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiKeyLoginError {
     /// Nothing but whitespace was given.
     #[error("the API key is empty")]
@@ -37,6 +38,7 @@ pub enum ApiKeyLoginError {
 
 /// Why an access token (agent identity JWT) login failed. Nothing is written in any case.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AccessTokenLoginError {
     /// Nothing but whitespace was given.
     #[error("the access token is empty")]

@@ -25,6 +25,7 @@ const CANCEL_IO_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why one port could not be bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PortFailureKind {
     /// Another socket listens there.
     InUse,

@@ -112,6 +112,7 @@ impl DeviceCodeOptions {
 
 /// Why a device-code login did not complete.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeviceCodeError {
     /// The HTTP client could not be built.
     #[error(transparent)]

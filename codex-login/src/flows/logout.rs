@@ -85,6 +85,7 @@ pub(crate) fn revoke_url_for_config(config: &CodexConfig) -> String {
 
 /// Which token a revocation used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RevokedTokenKind {
     /// The refresh token (preferred: it ends the whole grant).
     RefreshToken,
@@ -151,6 +152,7 @@ pub struct LogoutOutcome {
 
 /// Why local credentials could not be removed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogoutError {
     /// The cross-process lock could not be taken; nothing was removed.
     #[error(transparent)]

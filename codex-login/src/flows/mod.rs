@@ -59,8 +59,7 @@ pub use pkce::PkceCodes;
 pub use profile_logout::{ProfileLogout, logout_all, logout_profile};
 pub use replaced_login::ReplacedLoginRevocation;
 pub use restrictions::{
-    ForcedLoginMethod, LoginKind, LoginMethodDisabled, LoginRestrictionError, LoginRestrictions,
-    RestrictionTarget, RestrictionViolation, enforce_login_restrictions,
-    ensure_login_method_allowed,
+    LoginKind, LoginMethodDisabled, LoginRestrictionError, LoginRestrictions, RestrictionTarget,
+    RestrictionViolation, enforce_login_restrictions, ensure_login_method_allowed,
 };
 pub use token_endpoint::{ExchangedTokens, obtain_api_key};

@@ -12,6 +12,7 @@ use crate::storage::{CredentialStoreMode, SharedAuthStorage, StorageError, stora
 
 /// Why a login could not be saved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PersistError {
     /// The cross-process lock on `auth.json.lock` could not be taken.
     #[error(transparent)]

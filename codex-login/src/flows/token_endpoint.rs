@@ -32,6 +32,7 @@ pub struct ExchangedTokens {
 
 /// Why a call to the token endpoint failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenExchangeError {
     /// The endpoint answered with a non-success status.
     #[error("token endpoint returned status {status}: {detail}")]

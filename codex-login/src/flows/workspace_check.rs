@@ -4,6 +4,7 @@ use super::login_claims::LoginClaims;
 
 /// New tokens do not belong to a workspace the configuration allows; nothing is persisted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WorkspaceRestrictionError {
     /// The id token carries no `chatgpt_account_id`.
     #[error(

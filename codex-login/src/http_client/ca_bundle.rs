@@ -56,6 +56,7 @@ pub fn load_custom_ca(env: EnvLookup<'_>) -> Result<Option<CustomCa>, HttpClient
 
 /// What is wrong with a PEM bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PemProblem {
     /// No `CERTIFICATE` / `TRUSTED CERTIFICATE` block at all.
     NoCertificates,

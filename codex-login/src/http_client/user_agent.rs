@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 /// Why [`set_default_originator`] refused a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OriginatorError {
     /// The default originator was already set in this process.
     #[error("the default originator is already set")]

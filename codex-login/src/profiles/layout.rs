@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The directory of inactive profiles in `CODEX_HOME`.
-pub const PROFILES_DIR_NAME: &str = "profiles";
+pub(crate) const PROFILES_DIR_NAME: &str = "profiles";
 /// The marker naming the active profile, inside [`PROFILES_DIR_NAME`].
-pub const ACTIVE_MARKER_NAME: &str = ".active";
+pub(crate) const ACTIVE_MARKER_NAME: &str = ".active";
 
 /// `$CODEX_HOME/profiles`.
-pub fn profiles_dir(codex_home: &Path) -> PathBuf {
+pub(crate) fn profiles_dir(codex_home: &Path) -> PathBuf {
     codex_home.join(PROFILES_DIR_NAME)
 }
 
@@ -35,7 +35,7 @@ pub fn profile_dir(codex_home: &Path, name: &ProfileName) -> PathBuf {
 }
 
 /// `$CODEX_HOME/profiles/.active`.
-pub fn marker_path(codex_home: &Path) -> PathBuf {
+pub(crate) fn marker_path(codex_home: &Path) -> PathBuf {
     profiles_dir(codex_home).join(ACTIVE_MARKER_NAME)
 }
 
@@ -101,13 +101,13 @@ pub fn write_marker(codex_home: &Path, marker: &ActiveMarker) -> Result<(), Stor
 }
 
 /// The store of the active profile (`$CODEX_HOME` itself).
-pub fn active_store(codex_home: &Path, mode: CredentialStoreMode) -> SharedAuthStorage {
+pub(crate) fn active_store(codex_home: &Path, mode: CredentialStoreMode) -> SharedAuthStorage {
     storage_for_mode(codex_home, mode)
 }
 
 /// The store of inactive profile `name`, creating its directory (`0700`) first so the
 /// keyring account derived from its canonical path is the same on every call.
-pub fn inactive_store(
+pub(crate) fn inactive_store(
     codex_home: &Path,
     name: &ProfileName,
     mode: CredentialStoreMode,
@@ -118,7 +118,7 @@ pub fn inactive_store(
 }
 
 /// The store of inactive profile `name` if its directory exists (else nothing is stored).
-pub fn existing_inactive_store(
+pub(crate) fn existing_inactive_store(
     codex_home: &Path,
     name: &ProfileName,
     mode: CredentialStoreMode,
@@ -129,7 +129,7 @@ pub fn existing_inactive_store(
 
 /// The names of the inactive profiles (directories under `profiles/` with valid names),
 /// sorted.
-pub fn inactive_names(codex_home: &Path) -> Vec<ProfileName> {
+pub(crate) fn inactive_names(codex_home: &Path) -> Vec<ProfileName> {
     let Ok(entries) = std::fs::read_dir(profiles_dir(codex_home)) else {
         return Vec::new();
     };
@@ -145,7 +145,10 @@ pub fn inactive_names(codex_home: &Path) -> Vec<ProfileName> {
 
 /// Removes an inactive profile's (by then empty of credentials) directory with what is left
 /// in it (the refresh-failure record, stale temporary files).
-pub fn remove_profile_dir(codex_home: &Path, name: &ProfileName) -> Result<(), StorageError> {
+pub(crate) fn remove_profile_dir(
+    codex_home: &Path,
+    name: &ProfileName,
+) -> Result<(), StorageError> {
     let dir = profile_dir(codex_home, name);
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => Ok(()),

@@ -2,18 +2,19 @@
 //!
 //! The active profile is what `$CODEX_HOME/auth.json` (or its keyring entry) holds; the
 //! others live in `$CODEX_HOME/profiles/NAME/`; `$CODEX_HOME/profiles/.active` names the
-//! active one (see [`layout`]). A process may use a profile without switching
+//! active one (see [`ActiveMarker`]). A process may use a profile without switching
 //! ([`ProfileAuthStorage`], `AuthManagerConfig::profile`, `CODEX_PROFILE`): every refresh
 //! and every change of the layout holds `$CODEX_HOME/auth.json.lock`, and the profile's
 //! location is resolved anew under it, so there is one lock and one place per profile
 //! whichever way a process chose it.
 
-pub mod layout;
-pub mod list;
-pub mod name;
-pub mod storage;
-pub mod switch;
+pub(crate) mod layout;
+mod list;
+pub(crate) mod name;
+mod storage;
+pub(crate) mod switch;
 
+pub use layout::{ActiveMarker, profile_dir, read_marker, write_marker};
 pub use list::{ProfileHealth, ProfileSummary, list_profiles};
 pub use name::{MAX_PROFILE_NAME_CHARS, ProfileName, ProfileNameError, default_profile_name};
 pub use storage::ProfileAuthStorage;
@@ -27,6 +28,7 @@ pub const CODEX_PROFILE_ENV_VAR: &str = "CODEX_PROFILE";
 
 /// Why a profile operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProfileError {
     /// No profile has this name.
     #[error("no profile named '{0}'; `codex profile list` shows the profiles")]
@@ -63,7 +65,7 @@ pub fn storage_for_profile(
 }
 
 /// The profile `CODEX_PROFILE` names in `env` (`None` when unset or empty), for embedders
-/// that set [`crate::AuthManagerConfig::profile`] the way the `codex` command does.
+/// that set [`crate::auth_manager::AuthManagerConfig::profile`] the way the `codex` command does.
 pub fn profile_from_env(
     env: crate::environment::EnvLookup<'_>,
 ) -> Result<Option<ProfileName>, ProfileNameError> {

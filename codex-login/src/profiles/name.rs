@@ -14,6 +14,7 @@ pub struct ProfileName(String);
 
 /// Why a string is not a profile name. The message names the rule that was broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProfileNameError {
     /// The name is empty.
     #[error("a profile name cannot be empty")]
@@ -114,7 +115,7 @@ pub fn default_profile_name(document: &AuthDotJson) -> ProfileName {
 }
 
 /// `base`, or `base-2`, `base-3`, ... : the first that `taken` does not hold.
-pub fn unique_name(base: &ProfileName, taken: impl Fn(&ProfileName) -> bool) -> ProfileName {
+pub(crate) fn unique_name(base: &ProfileName, taken: impl Fn(&ProfileName) -> bool) -> ProfileName {
     if !taken(base) {
         return base.clone();
     }

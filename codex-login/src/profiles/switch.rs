@@ -133,7 +133,7 @@ pub fn rename_profile(
 
 /// Gives the login in `$CODEX_HOME` a name if it has none (its default name, made unique);
 /// returns the active profile's name, if there is one. Call while holding the lock.
-pub fn name_active_login(
+pub(crate) fn name_active_login(
     codex_home: &Path,
     mode: CredentialStoreMode,
 ) -> Result<Option<ProfileName>, ProfileError> {
@@ -176,7 +176,7 @@ pub fn forget_active_name(
 
 /// Completes (or rolls back) a switch a killed process left half done, and returns the
 /// marker. Call while holding the lock.
-pub fn finish_interrupted_switch(
+pub(crate) fn finish_interrupted_switch(
     codex_home: &Path,
     mode: CredentialStoreMode,
 ) -> Result<ActiveMarker, ProfileError> {
@@ -226,14 +226,17 @@ pub fn finish_interrupted_switch(
 
 /// Whether two stored documents are the same login: the same refresh token when they have
 /// one (a copy may differ in `last_refresh`), else equal documents.
-fn same_login(a: &crate::AuthDotJson, b: &crate::AuthDotJson) -> bool {
+fn same_login(
+    a: &crate::auth_dot_json::AuthDotJson,
+    b: &crate::auth_dot_json::AuthDotJson,
+) -> bool {
     match (&a.tokens, &b.tokens) {
         (Some(x), Some(y)) if !x.refresh_token.is_empty() => x.refresh_token == y.refresh_token,
         _ => a == b,
     }
 }
 
-fn fresh_name(codex_home: &Path, document: &crate::AuthDotJson) -> ProfileName {
+fn fresh_name(codex_home: &Path, document: &crate::auth_dot_json::AuthDotJson) -> ProfileName {
     let taken = inactive_names(codex_home);
     unique_name(&default_profile_name(document), |candidate| {
         taken.contains(candidate)

@@ -78,6 +78,7 @@ impl fmt::Display for CredentialStoreMode {
 
 /// Where a loaded document actually came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreLocation {
     /// `auth.json` at this path.
     File(PathBuf),
@@ -115,6 +116,7 @@ pub struct LoadedAuth {
 
 /// Why a store operation failed. Messages name the file or keyring entry.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StorageError {
     /// The stored document is not a valid `auth.json`. The stored bytes are
     /// left untouched.

@@ -14,18 +14,18 @@ use super::exchange::{ExchangeAnswer, FederatedIdentity};
 /// The version of the cache file's schema.
 const SCHEMA_VERSION: u32 = 2;
 /// Refresh this long before expiry at most (and at most half the lifetime).
-pub const MAX_REFRESH_LEAD_MS: i64 = 120_000;
+pub(super) const MAX_REFRESH_LEAD_MS: i64 = 120_000;
 /// After a transient failure with a still-valid token, try again this much later.
-pub const TRANSIENT_RETRY_MS: i64 = 30_000;
+pub(super) const TRANSIENT_RETRY_MS: i64 = 30_000;
 
 /// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
 /// A token and when to replace it.
 #[derive(Debug, Clone)]
-pub struct CachedToken {
+pub(super) struct CachedToken {
     /// The validated answer.
     pub answer: ExchangeAnswer,
     /// When the token expires (ms since the epoch).
@@ -38,7 +38,7 @@ pub struct CachedToken {
 
 impl CachedToken {
     /// Timing for an answer to a request sent at `sent_at_ms`.
-    pub fn new(answer: ExchangeAnswer, sent_at_ms: i64) -> Self {
+    pub(super) fn new(answer: ExchangeAnswer, sent_at_ms: i64) -> Self {
         let lifetime_ms = i64::try_from(answer.expires_in)
             .unwrap_or(3600)
             .saturating_mul(1000);
@@ -53,7 +53,7 @@ impl CachedToken {
 }
 
 /// The hex SHA-256 of a token (what is compared; never the token itself).
-pub fn token_hash(token: &SecretString) -> String {
+pub(super) fn token_hash(token: &SecretString) -> String {
     hex::encode(Sha256::digest(token.expose().as_bytes()))
 }
 
@@ -76,7 +76,7 @@ struct CacheFile {
 
 /// The cached token for `fingerprint` exchanged for the assertion hashed as `subject_hash`, if
 /// the file holds one (anything unreadable is ignored: the caller exchanges and rewrites it).
-pub fn load(path: &Path, fingerprint: &str, subject_hash: &str) -> Option<CachedToken> {
+pub(super) fn load(path: &Path, fingerprint: &str, subject_hash: &str) -> Option<CachedToken> {
     let text = crate::bounded_file::read_regular_text_file(path, 64 * 1024).ok()?;
     let file: CacheFile = serde_json::from_str(&text).ok()?;
     if file.schema_version != SCHEMA_VERSION
@@ -100,7 +100,7 @@ pub fn load(path: &Path, fingerprint: &str, subject_hash: &str) -> Option<Cached
 
 /// Writes `token` (exchanged for the assertion hashed as `subject_hash`) atomically: a 0600
 /// temporary file in the same directory, fsynced, renamed.
-pub fn store(
+pub(super) fn store(
     path: &Path,
     fingerprint: &str,
     subject_hash: &str,

@@ -14,15 +14,15 @@ use super::error::WorkloadIdentityError;
 use crate::config::CodexConfig;
 
 /// The federation rule id (official).
-pub const RULE_ID_ENV_VAR: &str = "OPENAI_FEDERATION_RULE_ID";
+pub(super) const RULE_ID_ENV_VAR: &str = "OPENAI_FEDERATION_RULE_ID";
 /// The absolute path of the file holding the current subject token (official).
-pub const TOKEN_FILE_ENV_VAR: &str = "OPENAI_IDENTITY_TOKEN_FILE";
+pub(super) const TOKEN_FILE_ENV_VAR: &str = "OPENAI_IDENTITY_TOKEN_FILE";
 /// Opaque audit context sent with the exchange (official, optional).
-pub const CONTEXT_ENV_VAR: &str = "OPENAI_WORKLOAD_IDENTITY_CONTEXT";
+pub(super) const CONTEXT_ENV_VAR: &str = "OPENAI_WORKLOAD_IDENTITY_CONTEXT";
 /// GitHub Actions' ID token request URL (runner-provided with `id-token: write`).
-pub const ACTIONS_URL_ENV_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+pub(super) const ACTIONS_URL_ENV_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 /// GitHub Actions' ID token request bearer.
-pub const ACTIONS_TOKEN_ENV_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+pub(super) const ACTIONS_TOKEN_ENV_VAR: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
 /// Looks up a variable as the OS holds it (`None` when unset; empty and non-Unicode values are
 /// seen as such).
@@ -35,6 +35,7 @@ pub fn raw_process_env(name: &str) -> Option<OsString> {
 
 /// Where the subject token (the assertion) comes from.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SubjectSource {
     /// A file re-read at each exchange (`OPENAI_IDENTITY_TOKEN_FILE`, or `type = "file"`).
     File(PathBuf),
@@ -133,7 +134,7 @@ pub fn resolve(
 /// The token endpoint `chatgpt_base_url` routes to: production and staging as the official
 /// CLI maps them; in this build also `<issuer>/oauth/token` when both the ChatGPT base URL and
 /// the issuer are loopback (the emulator), never anything else.
-pub fn token_url_for(config: &CodexConfig) -> Result<Url, WorkloadIdentityError> {
+pub(super) fn token_url_for(config: &CodexConfig) -> Result<Url, WorkloadIdentityError> {
     let base = config.chatgpt_base_url.trim().trim_end_matches('/');
     let matches = |host: &str| {
         ["", "/backend-api", "/codex", "/backend-api/codex"]
@@ -181,7 +182,7 @@ fn check_configured_token_url(
 }
 
 /// Parses a token URL: `https`, or `http` to a loopback host; no userinfo, query or fragment.
-pub fn check_token_url(raw: &str) -> Result<Url, WorkloadIdentityError> {
+pub(super) fn check_token_url(raw: &str) -> Result<Url, WorkloadIdentityError> {
     let url = Url::parse(raw).map_err(|_| WorkloadIdentityError::TokenUrl)?;
     let scheme_ok = match url.scheme() {
         "https" => true,
@@ -201,7 +202,7 @@ pub fn check_token_url(raw: &str) -> Result<Url, WorkloadIdentityError> {
 }
 
 /// Whether `raw` is an http(s) URL whose host is `localhost`, 127/8 or `::1`.
-pub fn is_loopback_url(raw: &str) -> bool {
+pub(super) fn is_loopback_url(raw: &str) -> bool {
     let Ok(url) = Url::parse(raw) else {
         return false;
     };
@@ -451,6 +452,6 @@ fn check_actions_url(raw: &str) -> Result<Url, WorkloadIdentityError> {
 }
 
 /// Whether `path` is where the shared cache of `codex_home` lives.
-pub fn cache_path(codex_home: &Path) -> PathBuf {
+pub(super) fn cache_path(codex_home: &Path) -> PathBuf {
     codex_home.join("workload-identity.json")
 }

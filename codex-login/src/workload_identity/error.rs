@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// A workload identity failure. The `Display` texts of the variants the official CLI also has
 /// are its texts, so scripts matching them keep working.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum WorkloadIdentityError {
     /// `OPENAI_IDENTITY_TOKEN_FILE` is set but `OPENAI_FEDERATION_RULE_ID` is not (or the
     /// reverse): a partial setup, never a fallback to stored credentials.

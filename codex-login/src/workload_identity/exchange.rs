@@ -10,13 +10,13 @@ use super::error::WorkloadIdentityError;
 use crate::secret_scrub::SentSecrets;
 
 /// The `grant_type` of the exchange.
-pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(super) const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The `issued_token_type` a valid answer carries.
-pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub(super) const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// How long one exchange may take.
-pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest answer read.
-pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Who a federated access token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -31,7 +31,7 @@ pub struct FederatedIdentity {
 
 /// A validated exchange answer.
 #[derive(Debug, Clone)]
-pub struct ExchangeAnswer {
+pub(super) struct ExchangeAnswer {
     /// The ChatGPT access token (a JWT).
     pub access_token: SecretString,
     /// Its lifetime in seconds (1–3600).
@@ -43,7 +43,7 @@ pub struct ExchangeAnswer {
 }
 
 /// Sends one exchange: the form POST the official CLI sends, fields in its order.
-pub async fn exchange(
+pub(super) async fn exchange(
     client: &reqwest::Client,
     token_url: &Url,
     rule_id: &str,
@@ -137,7 +137,7 @@ fn non_blank(body: &Value, field: &str) -> Result<String, WorkloadIdentityError>
 
 /// Validates an answer as the official CLI does, and that the token's own claims name the
 /// same user as the answer.
-pub fn parse_answer(bytes: &[u8]) -> Result<ExchangeAnswer, WorkloadIdentityError> {
+pub(super) fn parse_answer(bytes: &[u8]) -> Result<ExchangeAnswer, WorkloadIdentityError> {
     let body: Value =
         serde_json::from_slice(bytes).map_err(|_| WorkloadIdentityError::InvalidResponse)?;
     let access_token = SecretString::new(non_blank(&body, "access_token")?);

@@ -2,23 +2,23 @@
 //! system it runs on (an OIDC JWT, a SPIFFE JWT-SVID), and the issuer exchanges it for a
 //! short-lived ChatGPT access token. Nothing long-lived is stored.
 //!
-//! - [`config`]: selection (the official `OPENAI_FEDERATION_RULE_ID` +
+//! - `config`: selection (the official `OPENAI_FEDERATION_RULE_ID` +
 //!   `OPENAI_IDENTITY_TOKEN_FILE` [+ `OPENAI_WORKLOAD_IDENTITY_CONTEXT`], or a
 //!   `[workload_identity]` table in `config.toml`) and the token endpoint;
-//! - [`subject_token`]: the assertion, fetched fresh at every exchange (rotation);
-//! - [`exchange`]: the jwt-bearer form POST and the checks on its answer;
-//! - [`cache`]: the current token, in memory and in a 0600 file shared by processes.
+//! - `subject_token`: the assertion, fetched fresh at every exchange (rotation);
+//! - `exchange`: the jwt-bearer form POST and the checks on its answer;
+//! - `cache`: the current token, in memory and in a 0600 file shared by processes.
 //!
 //! [`WorkloadIdentity`] is one process's session: single flight, re-exchange at
 //! `min(120 s, lifetime/2)` before expiry, the first identity pinned for the process's life.
 
-pub mod cache;
-pub mod config;
-pub mod error;
-pub mod exchange;
-pub mod subject_token;
+mod cache;
+mod config;
+mod error;
+mod exchange;
+mod subject_token;
 
-pub use config::{SubjectSource, WorkloadIdentityConfig, resolve};
+pub use config::{RawEnv, SubjectSource, WorkloadIdentityConfig, raw_process_env, resolve};
 pub use error::WorkloadIdentityError;
 pub use exchange::FederatedIdentity;
 

@@ -9,14 +9,14 @@ use super::config::SubjectSource;
 use super::error::WorkloadIdentityError;
 
 /// The largest assertion accepted (the official CLI's limit).
-pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+pub(super) const MAX_ASSERTION_BYTES: usize = 16 * 1024;
 /// The largest answer accepted from GitHub Actions' ID token endpoint.
-pub const MAX_ACTIONS_RESPONSE_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_ACTIONS_RESPONSE_BYTES: usize = 1024 * 1024;
 /// How long a GitHub Actions request or a token command may take.
-pub const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads the current subject token from `source`.
-pub async fn read(
+pub(super) async fn read(
     source: &SubjectSource,
     client: &reqwest::Client,
 ) -> Result<SecretString, WorkloadIdentityError> {

@@ -16,8 +16,11 @@ use codex_emulator::{EmulatorHandle, Faults, SeedAccount, StatusOverride};
 use codex_login::agent_identity::AgentIdentityError;
 use codex_login::auth_dot_json::AuthDotJson;
 use codex_login::storage::{AuthStorage, FileAuthStorage, LoadedAuth, StorageError};
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, CredentialStoreMode};
-use codex_login::{AuthMode, RefreshTokenError};
+use codex_login::{auth_dot_json::AuthMode, auth_manager::RefreshTokenError};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, codex_auth::CodexAuth,
+    storage::CredentialStoreMode,
+};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

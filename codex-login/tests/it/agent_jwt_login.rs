@@ -15,12 +15,16 @@ use codex_auth_provider::{AuthErrorKind, AuthSource, SecretString, SharedAuthSou
 use codex_backend_client::BackendClient;
 use codex_emulator::{Faults, SeedAccount, StatusOverride};
 use codex_login::agent_identity::{AgentIdentityError, AgentWorkspaceError};
+use codex_login::config::ForcedLoginMethod;
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::{
-    AccessTokenLoginError, ApiKeyLoginOptions, ForcedLoginMethod, LoginMethodDisabled,
-    login_with_access_token, login_with_api_key,
+    AccessTokenLoginError, ApiKeyLoginOptions, LoginMethodDisabled, login_with_access_token,
+    login_with_api_key,
 };
-use codex_login::{AuthManager, AuthMode, CredentialSource, RefreshTokenError};
+use codex_login::{
+    auth_dot_json::AuthMode, auth_manager::AuthManager, auth_manager::RefreshTokenError,
+    resolution::CredentialSource,
+};
 use serde_json::json;
 
 #[tokio::test]
@@ -394,7 +398,7 @@ async fn a_stored_jwt_that_fails_verification_at_load_means_logged_out() {
     let home = tempfile::tempdir().unwrap();
     codex_login::storage::AuthStorage::save(
         &codex_login::storage::FileAuthStorage::new(home.path()),
-        &codex_login::AuthDotJson::agent_identity_jwt(SecretString::new(expired)),
+        &codex_login::auth_dot_json::AuthDotJson::agent_identity_jwt(SecretString::new(expired)),
     )
     .unwrap();
     let before = auth_json_bytes(home.path());

@@ -11,7 +11,7 @@ use agent_support::*;
 use codex_auth_provider::SecretString;
 use codex_emulator::EmulatorHandle;
 use codex_login::flows::login_with_access_token;
-use codex_login::{AuthManager, AuthMode};
+use codex_login::{auth_dot_json::AuthMode, auth_manager::AuthManager};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -11,7 +11,10 @@ use codex_auth_provider::headers::X_OPENAI_FEDRAMP;
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, SeedAccount};
 use codex_login::environment::env_from_pairs;
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthDotJson, AuthManager, RefreshOutcome, RefreshTokenError};
+use codex_login::{
+    auth_dot_json::AuthDotJson, auth_manager::AuthManager, auth_manager::RefreshOutcome,
+    auth_manager::RefreshTokenError,
+};
 use serde_json::json;
 
 /// An `agentIdentity` document holding a record (no JWT) for a minted identity.

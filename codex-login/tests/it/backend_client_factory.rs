@@ -9,7 +9,7 @@ use codex_backend_client::BackendClient;
 use codex_login::auth_manager::BackendClientError;
 use codex_login::environment::{SharedEnv, env_from_pairs};
 use codex_login::http_client::HttpClientError;
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use core_support::*;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

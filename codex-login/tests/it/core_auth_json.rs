@@ -7,7 +7,7 @@ use crate::core_support;
 use codex_login::auth_dot_json::{AuthDotJson, AuthJsonProblem, AuthMode, StoredAgentIdentity};
 use codex_login::storage::{AuthStorage, FileAuthStorage, StorageError};
 use codex_login::token_claims::PlanType;
-use codex_login::{CodexAuth, resolve_credentials};
+use codex_login::{codex_auth::CodexAuth, resolution::resolve_credentials};
 use core_support::{fake_access_token, fake_id_token, fake_jwt};
 
 fn write(home: &std::path::Path, text: &str) {
@@ -288,7 +288,7 @@ fn assert_malformed(bytes: &[u8], expect: impl Fn(&AuthJsonProblem) -> bool, sec
     let env = |_: &str| None;
     let options = codex_login::resolution::ResolveOptions {
         codex_home: home.path(),
-        store_mode: codex_login::CredentialStoreMode::File,
+        store_mode: codex_login::storage::CredentialStoreMode::File,
         enable_codex_api_key_env: false,
         env: &env,
     };
@@ -395,7 +395,7 @@ fn well_formed_but_unusable_files_name_the_file_and_problem() {
         let env = |_: &str| None;
         let options = codex_login::resolution::ResolveOptions {
             codex_home: home.path(),
-            store_mode: codex_login::CredentialStoreMode::File,
+            store_mode: codex_login::storage::CredentialStoreMode::File,
             enable_codex_api_key_env: false,
             env: &env,
         };

@@ -14,7 +14,10 @@ use codex_login::storage::{
     AuthStorage, CredentialStoreMode, EphemeralAuthStorage, FileAuthStorage,
 };
 use codex_login::token_claims::PlanType;
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, resolve_credentials};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, codex_auth::CodexAuth,
+    resolution::resolve_credentials,
+};
 use core_support::*;
 use std::path::Path;
 
@@ -163,7 +166,7 @@ fn resolve(
     mode: CredentialStoreMode,
     enable_env_key: bool,
     env: &[(&str, &str)],
-) -> Result<Option<codex_login::ResolvedAuth>, ResolveError> {
+) -> Result<Option<codex_login::resolution::ResolvedAuth>, ResolveError> {
     let env = env_from_pairs(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let lookup = |name: &str| env(name);
     let storage = codex_login::storage::storage_for_mode(home, mode);

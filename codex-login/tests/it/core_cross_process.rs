@@ -7,7 +7,7 @@ use crate::core_support;
 use crate::probe;
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Faults};
-use codex_login::CodexAuth;
+use codex_login::codex_auth::CodexAuth;
 use codex_login::storage::{AuthStorage, FileAuthStorage};
 use core_support::*;
 use sha2::{Digest, Sha256};
@@ -226,12 +226,12 @@ async fn lock_wait_is_bounded_with_a_clear_error() {
         .unwrap();
     let mut config = manager_config(home.path(), &emu);
     config.lock_wait = Duration::from_millis(300);
-    let manager = codex_login::AuthManager::new(config);
+    let manager = codex_login::auth_manager::AuthManager::new(config);
     let started = Instant::now();
     let err = manager.try_auth().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(
-        matches!(err, codex_login::RefreshTokenError::Lock(_)),
+        matches!(err, codex_login::auth_manager::RefreshTokenError::Lock(_)),
         "{err:?}"
     );
     assert!(err.to_string().contains("auth.json.lock"), "{err}");

@@ -8,7 +8,9 @@ use codex_login::auth_dot_json::StoredIdToken;
 use codex_login::environment::env_from_pairs;
 use codex_login::http_client::{HttpClientError, HttpClientFactory, parse_pem_certificates};
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig, RefreshOutcome};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshOutcome,
+};
 use core_support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -221,7 +223,7 @@ async fn refresh_request_matches_the_official_cli_on_the_wire() {
         .await;
     let home = tempfile::tempdir().unwrap();
     let id_token = fake_id_token("user@example.com", "pro", "acct-1", "user-1");
-    let mut document = codex_login::AuthDotJson::chatgpt(
+    let mut document = codex_login::auth_dot_json::AuthDotJson::chatgpt(
         codex_login::auth_dot_json::StoredTokens::new(
             id_token.clone().into(),
             fake_access_token(1).into(),
@@ -287,7 +289,7 @@ async fn refresh_request_matches_the_official_cli_on_the_wire() {
 #[tokio::test]
 async fn credentials_are_never_sent_over_plain_http_to_a_remote_host() {
     let home = tempfile::tempdir().unwrap();
-    let mut document = codex_login::AuthDotJson::chatgpt(
+    let mut document = codex_login::auth_dot_json::AuthDotJson::chatgpt(
         codex_login::auth_dot_json::StoredTokens::new(
             fake_jwt(&serde_json::json!({})).into(),
             fake_access_token(1).into(),

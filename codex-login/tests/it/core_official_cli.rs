@@ -7,7 +7,7 @@
 use crate::core_support;
 
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthMode, CodexAuth};
+use codex_login::{auth_dot_json::AuthMode, codex_auth::CodexAuth};
 use core_support::*;
 use std::io::Write;
 use std::path::Path;

@@ -8,13 +8,13 @@
 use crate::core_support;
 
 use codex_emulator::{EmulatorHandle, IssueTokens, IssuedTokens, SeedAccount};
-use codex_login::profiles::layout::{ActiveMarker, profile_dir, read_marker, write_marker};
+use codex_login::profiles::{ActiveMarker, profile_dir, read_marker, write_marker};
 use codex_login::profiles::{
     ProfileAuthStorage, ProfileName, SwitchOutcome, rename_profile, switch_profile,
 };
 use codex_login::refresh::REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE;
 use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
-use codex_login::{AuthManager, RefreshOutcome};
+use codex_login::{auth_manager::AuthManager, auth_manager::RefreshOutcome};
 use core_support::{chatgpt_document, emulator, manager_config};
 use std::path::Path;
 use std::time::Duration;
@@ -172,9 +172,9 @@ async fn an_interrupted_switch_is_finished_without_a_token_in_two_places() {
 fn a_new_profile_saved_while_nothing_is_logged_in_becomes_active() {
     let home = tempfile::tempdir().unwrap();
     let store = ProfileAuthStorage::new(home.path(), name("first"), CredentialStoreMode::File);
-    let document = codex_login::AuthDotJson::api_key(codex_auth_provider::SecretString::new(
-        "sk-proj-1234567890ABCDE",
-    ));
+    let document = codex_login::auth_dot_json::AuthDotJson::api_key(
+        codex_auth_provider::SecretString::new("sk-proj-1234567890ABCDE"),
+    );
     store.save(&document).unwrap();
     assert!(home.path().join("auth.json").exists());
     assert_eq!(

@@ -13,7 +13,9 @@ use codex_login::refresh::{
     classify_refresh_failure,
 };
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, RefreshOutcome, RefreshTokenError};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::RefreshOutcome, auth_manager::RefreshTokenError,
+};
 use core_support::*;
 use std::sync::Arc;
 
@@ -656,10 +658,11 @@ async fn injected_clock_drives_the_refresh_window_without_sleeping() {
     let home = tempfile::tempdir().unwrap();
     let tokens = issue(&emu, 3600);
     seed_home(home.path(), &tokens);
-    let expires_at = codex_login::CodexAuth::from_auth_dot_json(chatgpt_document(&tokens))
-        .unwrap()
-        .access_token_expires_at()
-        .unwrap();
+    let expires_at =
+        codex_login::codex_auth::CodexAuth::from_auth_dot_json(chatgpt_document(&tokens))
+            .unwrap()
+            .access_token_expires_at()
+            .unwrap();
     let clock = Arc::new(codex_login::clock::ManualClock::new(
         expires_at - chrono::Duration::minutes(6),
     ));

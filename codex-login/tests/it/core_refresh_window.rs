@@ -10,9 +10,9 @@ use codex_auth_provider::SecretString;
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use codex_login::auth_dot_json::{AuthDotJson, StoredTimestamp, StoredTokens};
 use codex_login::auth_manager::needs_proactive_refresh;
-use codex_login::auth_manager::refresh_window::{access_token_lifetime, proactive_refresh_window};
+use codex_login::auth_manager::{access_token_lifetime, proactive_refresh_window};
 use codex_login::clock::{Clock, ManualClock};
-use codex_login::{AuthManager, CodexAuth};
+use codex_login::{auth_manager::AuthManager, codex_auth::CodexAuth};
 use core_support::*;
 use std::sync::Arc;
 

@@ -10,7 +10,7 @@ use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, SeedAccount};
 use codex_login::auth_dot_json::{AuthDotJson, StoredIdToken};
 use codex_login::refresh::{REFRESH_TOKEN_REUSED_MESSAGE, RefreshFailureReason};
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, RefreshOutcome};
+use codex_login::{auth_manager::AuthManager, auth_manager::RefreshOutcome};
 use core_support::*;
 
 async fn reuse_emulator() -> EmulatorHandle {
@@ -54,7 +54,7 @@ async fn reused_then_refresh(
     tempfile::TempDir,
     AuthManager,
     AuthDotJson,
-    Result<RefreshOutcome, codex_login::RefreshTokenError>,
+    Result<RefreshOutcome, codex_login::auth_manager::RefreshTokenError>,
 ) {
     let emu = reuse_emulator().await;
     let home = tempfile::tempdir().unwrap();

@@ -19,7 +19,7 @@ use codex_login::flows::{
     login_with_api_key, logout_manager_with_revoke, request_device_code,
 };
 use codex_login::storage::CredentialStoreMode;
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use flow_support::{
     ScriptedBrowser, browser_options, device_options, emulator, http, logout_options,
     read_auth_json,

@@ -12,7 +12,7 @@ use codex_login::environment::env_from_pairs;
 use codex_login::flows::{
     Revocation, RevokedTokenKind, logout_manager_with_revoke, logout_with_revoke,
 };
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use flow_support::{
     emulator, http, logout_options, seed_chatgpt_auth, seed_chatgpt_auth_minted_by,
 };

@@ -5,7 +5,7 @@
 use crate::flow_support;
 
 use codex_emulator::{IssueTokens, SeedAccount};
-use codex_login::flows::ForcedLoginMethod;
+use codex_login::config::ForcedLoginMethod;
 use codex_login::flows::{
     LoginRestrictions, RestrictionTarget, RestrictionViolation, enforce_login_restrictions,
 };

@@ -8,7 +8,7 @@ use crate::core_support;
 
 use codex_auth_provider::{BearerAuth, SecretString, StaticAuthSource};
 use codex_emulator::EmulatorHandle;
-use codex_login::AuthManager;
+use codex_login::auth_manager::AuthManager;
 use codex_login::auth_manager::FromEnvError;
 use codex_login::environment::{SharedEnv, env_from_pairs};
 use codex_login::middleware::AuthMiddleware;

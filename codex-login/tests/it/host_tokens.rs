@@ -14,7 +14,10 @@ use codex_login::host_tokens::{
     HostRefreshReason, HostRefreshRequest, HostTokenError, HostTokenProvider, HostTokens,
     install_host_token_provider, remove_host_token_provider,
 };
-use codex_login::{AuthManager, AuthManagerConfig, AuthMode, HttpClientFactory};
+use codex_login::{
+    auth_dot_json::AuthMode, auth_manager::AuthManager, auth_manager::AuthManagerConfig,
+    http_client::HttpClientFactory,
+};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use codex_auth_provider::SecretString;
 use codex_login::auth_dot_json::{AuthDotJson, StoredTokens};
+use codex_login::config::CLIENT_ID;
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::obtain_api_key;
 use codex_login::flows::{LoginServer, Revocation, logout_with_revoke};
-use codex_login::refresh::CLIENT_ID;
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use flow_support::{ScriptedBrowser, browser_options, http, logout_options};
 use hostile_support::{
     EchoServer, access_token, assert_no_secret, id_token, longest_base64url_run,

@@ -19,7 +19,9 @@ use codex_login::auth_manager::{ForeignIdentityError, GuardError};
 use codex_login::environment::env_from_pairs;
 use codex_login::flows::{LoginServer, Revocation, logout_with_revoke};
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig, RefreshTokenError};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
+};
 use flow_support::{
     ScriptedBrowser, browser_options, emulator, http, logout_options, seed_chatgpt_auth,
 };
@@ -254,7 +256,7 @@ async fn refresh_with_answer_result(
     iss: Option<&str>,
     forced: &[&str],
 ) -> (
-    Result<codex_login::RefreshOutcome, RefreshTokenError>,
+    Result<codex_login::auth_manager::RefreshOutcome, RefreshTokenError>,
     tempfile::TempDir,
     Vec<u8>,
     usize,

@@ -9,9 +9,11 @@ use crate::flow_support;
 use codex_auth_provider::{AuthErrorKind, AuthSource};
 use codex_emulator::{IssueTokens, SeedAccount};
 use codex_login::auth_manager::GuardError;
+use codex_login::config::ForcedLoginMethod;
 use codex_login::environment::env_from_pairs;
-use codex_login::flows::ForcedLoginMethod;
-use codex_login::{AuthManager, AuthManagerConfig, RefreshTokenError};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
+};
 use flow_support::{emulator, http, seed_chatgpt_auth};
 
 fn config(home: &std::path::Path, issuer: &str, env: Vec<(String, String)>) -> AuthManagerConfig {

@@ -10,7 +10,7 @@ use crate::core_support;
 use codex_login::auth_dot_json::AuthDotJson;
 use codex_login::auth_manager::{GuardError, SpentTokenGuard};
 use codex_login::storage::{AuthStorage, FileAuthStorage, LoadedAuth, StorageError};
-use codex_login::{CredentialStoreMode, RefreshTokenError};
+use codex_login::{auth_manager::RefreshTokenError, storage::CredentialStoreMode};
 use core_support::{emulator, issue, manager_config, seed_home, stored_refresh_token};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,7 +54,7 @@ async fn an_unsaved_refresh_is_kept_in_memory_and_its_spent_token_is_never_sent_
     });
     let mut config = manager_config(home.path(), &emu);
     config.storage = Some(storage.clone());
-    let manager = codex_login::AuthManager::shared(config);
+    let manager = codex_login::auth_manager::AuthManager::shared(config);
 
     let err = manager.refresh_token_from_authority().await.unwrap_err();
     let RefreshTokenError::Guard(GuardError::NotSaved(not_saved)) = &err else {
@@ -83,7 +83,7 @@ async fn an_unsaved_refresh_is_kept_in_memory_and_its_spent_token_is_never_sent_
     );
 
     // Another process (a new manager on the same home) sends nothing.
-    let other = codex_login::AuthManager::shared(manager_config(home.path(), &emu));
+    let other = codex_login::auth_manager::AuthManager::shared(manager_config(home.path(), &emu));
     let err = other.refresh_token_from_authority().await.unwrap_err();
     assert!(
         matches!(err, RefreshTokenError::OutcomeUnknown(_)),

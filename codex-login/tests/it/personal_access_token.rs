@@ -14,7 +14,10 @@ use codex_login::environment::env_from_pairs;
 use codex_login::flows::login_with_personal_access_token;
 use codex_login::flows::{AccessTokenLoginError, AccessTokenLoginOptions, CredentialTarget};
 use codex_login::storage::CredentialStoreMode;
-use codex_login::{AuthManager, AuthManagerConfig, AuthMode, HttpClientFactory};
+use codex_login::{
+    auth_dot_json::AuthMode, auth_manager::AuthManager, auth_manager::AuthManagerConfig,
+    http_client::HttpClientFactory,
+};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;

@@ -41,7 +41,7 @@ use codex_login::auth_dot_json::AuthDotJson;
 use codex_login::clock::Clock;
 use codex_login::storage::AuthFileLock;
 use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -275,8 +275,8 @@ fn refresh(home: PathBuf, start_at_ms: Option<i64>) -> i32 {
 }
 
 /// The variant name of a refresh error, for assertions in tests.
-fn refresh_error_kind(err: &codex_login::RefreshTokenError) -> &'static str {
-    use codex_login::RefreshTokenError as E;
+fn refresh_error_kind(err: &codex_login::auth_manager::RefreshTokenError) -> &'static str {
+    use codex_login::auth_manager::RefreshTokenError as E;
     match err {
         E::Permanent { .. } => "permanent",
         E::Transient(_) => "transient",

@@ -32,7 +32,8 @@ use codex_login::storage::AuthFileLock;
 use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage, StorageError};
 use codex_login::token_claims::IdTokenClaims;
 use codex_login::{
-    AuthManager, AuthManagerConfig, CodexAuth, HttpClientFactory, RefreshTokenError,
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
+    codex_auth::CodexAuth, http_client::HttpClientFactory,
 };
 use reliability_support::*;
 use std::future::Future;

@@ -12,8 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-use codex_login::HttpClientFactory;
 use codex_login::flows::{BrowserLoginError, BrowserLoginSuccess, LoginServer, LoginServerOptions};
+use codex_login::http_client::HttpClientFactory;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;

@@ -140,7 +140,7 @@ fn good_seeds_reach_the_success_paths() {
         let document =
             codex_login::auth_dot_json::AuthDotJson::from_json_bytes(&seed("auth_json", name))
                 .unwrap();
-        codex_login::CodexAuth::from_auth_dot_json(document).unwrap();
+        codex_login::codex_auth::CodexAuth::from_auth_dot_json(document).unwrap();
     }
     codex_login::token_claims::IdTokenClaims::parse(&text("id_token_claims", "full-claims.txt"))
         .unwrap();

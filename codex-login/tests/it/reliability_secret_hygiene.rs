@@ -26,7 +26,10 @@ use codex_login::flows::{CallbackParams, parse_pasted_input};
 use codex_login::flows::{DeviceCodeOptions, LoginServer, LoginServerOptions, request_device_code};
 use codex_login::refresh::parse_refresh_response;
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig, CodexAuth, HttpClientFactory};
+use codex_login::{
+    auth_manager::AuthManager, auth_manager::AuthManagerConfig, codex_auth::CodexAuth,
+    http_client::HttpClientFactory,
+};
 use reliability_support::*;
 use std::sync::Arc;
 use std::time::Duration;

@@ -15,7 +15,7 @@ use codex_emulator::{
 use codex_login::config::{CodexConfig, load_config_in};
 use codex_login::http_client::HttpClientFactory;
 use codex_login::workload_identity::{self, WorkloadIdentity, WorkloadIdentityError};
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 
 struct Setup {
     emulator: EmulatorHandle,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 /// Why a browser login did not complete.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BrowserLoginError {
     /// No callback port could be bound.
     #[error(transparent)]

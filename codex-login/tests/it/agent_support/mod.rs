@@ -10,7 +10,9 @@ use codex_emulator::{
 use codex_login::environment::{SharedEnv, env_from_pairs};
 use codex_login::flows::{AccessTokenLoginOptions, CredentialTarget};
 use codex_login::storage::{AuthStorage, CredentialStoreMode, FileAuthStorage};
-use codex_login::{AuthManagerConfig, CodexAuth, HttpClientFactory};
+use codex_login::{
+    auth_manager::AuthManagerConfig, codex_auth::CodexAuth, http_client::HttpClientFactory,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;

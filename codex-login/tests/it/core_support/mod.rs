@@ -6,7 +6,7 @@ use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, Issu
 use codex_login::auth_dot_json::{AuthDotJson, StoredTimestamp, StoredTokens};
 use codex_login::environment::env_from_pairs;
 use codex_login::storage::{AuthStorage, FileAuthStorage};
-use codex_login::{AuthManager, AuthManagerConfig};
+use codex_login::{auth_manager::AuthManager, auth_manager::AuthManagerConfig};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
@@ -152,8 +152,8 @@ impl ScriptedStorage {
 }
 
 impl AuthStorage for ScriptedStorage {
-    fn mode(&self) -> codex_login::CredentialStoreMode {
-        codex_login::CredentialStoreMode::File
+    fn mode(&self) -> codex_login::storage::CredentialStoreMode {
+        codex_login::storage::CredentialStoreMode::File
     }
     fn load_with_location(
         &self,

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use codex_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
-use codex_login::HttpClientFactory;
 #[cfg(feature = "browser-login")]
 use codex_login::flows::LoginServerOptions;
 use codex_login::flows::{DeviceCodeOptions, LogoutOptions};
+use codex_login::http_client::HttpClientFactory;
 use serde_json::Value;
 
 /// An emulator on an ephemeral loopback port.
