@@ -26,6 +26,7 @@ mod config;
 mod errors;
 mod failure_memory;
 mod from_env;
+mod guard_errors;
 mod host_refresh;
 mod identity_guard;
 mod pat_hydration;
@@ -37,8 +38,7 @@ mod restriction_guard;
 mod save_rescue;
 mod workload;
 
-pub use identity_guard::{ForeignIdentityError, GuardError};
-pub use save_rescue::{RefreshNotSaved, SpentTokenGuard};
+pub use guard_errors::{ForeignIdentityError, GuardError, RefreshNotSaved, SpentTokenGuard};
 
 pub use backend::BackendClientError;
 pub use config::AuthManagerConfig;

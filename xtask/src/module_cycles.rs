@@ -1,11 +1,12 @@
-//! `cargo xtask module-cycles [CRATE...]`: cycles between the top-level
-//! modules of a crate, from the semantic graph of `cargo-modules`.
+//! `cargo xtask module-cycles [CRATE...]`: cycles between the modules of a
+//! crate (siblings at any depth), from the semantic graph of `cargo-modules`.
 //!
 //! `cargo modules dependencies --acyclic` (cargo-modules 0.27) also counts a
 //! type and its own methods as a cycle, so it fails on every crate. This task
 //! runs `cargo modules dependencies --lib -p CRATE`, gives each item the module
-//! that owns it, keeps the `uses` edges between different top-level modules
-//! (a module and its own parent or child are not a cycle), and reports the
+//! that owns it, keeps each `uses` edge as one between the two sibling modules
+//! (children of the closest common ancestor) that lead to its ends (a module
+//! and its own ancestor or descendant are not a cycle), and reports the
 //! strongly connected components. Unlike the text scan of `check-shape`, it
 //! sees method calls and glob imports.
 
@@ -43,9 +44,9 @@ pub fn run(root: &Path, crates: Vec<String>) -> anyhow::Result<()> {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        let cycles = top_level_cycles(&String::from_utf8_lossy(&output.stdout));
+        let cycles = sibling_cycles(&String::from_utf8_lossy(&output.stdout));
         if cycles.is_empty() {
-            println!("{krate}: no cycle between top-level modules");
+            println!("{krate}: no cycle between modules");
         } else {
             for cycle in &cycles {
                 println!("{krate}: cycle between {}", cycle.join(", "));
@@ -60,9 +61,14 @@ pub fn run(root: &Path, crates: Vec<String>) -> anyhow::Result<()> {
     }
 }
 
-/// The groups of top-level modules that depend on each other, from a
-/// `cargo modules dependencies` DOT graph.
-pub fn top_level_cycles<'a>(dot: &'a str) -> Vec<Vec<String>> {
+/// The groups of sibling modules (children of one parent, at any depth) that
+/// depend on each other, from a `cargo modules dependencies` DOT graph.
+///
+/// A use of an item in module `A` by an item in module `B` is an edge between
+/// the two children of their closest common ancestor that lead to `A` and
+/// `B`; a module and its own ancestor or descendant are not a cycle (a parent
+/// re-exports its children, a child uses its parent's types).
+pub fn sibling_cycles<'a>(dot: &'a str) -> Vec<Vec<String>> {
     let mut kind: BTreeMap<&'a str, &'a str> = BTreeMap::new();
     let mut owner: BTreeMap<&'a str, &'a str> = BTreeMap::new();
     let mut uses: Vec<(&'a str, &'a str)> = Vec::new();
@@ -91,25 +97,27 @@ pub fn top_level_cycles<'a>(dot: &'a str) -> Vec<Vec<String>> {
         kind.get(node)
             .is_some_and(|k| k.ends_with("mod") || k.ends_with("crate"))
     };
-    let module_of = |start: &'a str| -> Option<String> {
+    let module_of = |start: &'a str| -> Option<Vec<&'a str>> {
         let mut node = start;
         while !is_module(node) {
             node = owner.get(node).copied()?;
         }
         let external = kind.get(node).is_some_and(|k| k.starts_with("external"));
-        // The crate root and its top-level modules: `krate` or `krate::module`.
-        (!external).then(|| node.splitn(3, "::").take(2).collect::<Vec<_>>().join("::"))
+        (!external).then(|| node.split("::").collect())
     };
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (from, to) in uses {
         let (Some(a), Some(b)) = (module_of(from), module_of(to)) else {
             continue;
         };
-        let related =
-            a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"));
-        if !related {
-            graph.entry(a).or_default().insert(b);
+        let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        // Equal, or one is an ancestor of the other: not a cycle.
+        if common == a.len() || common == b.len() {
+            continue;
         }
+        let sibling_a = a[..=common].join("::");
+        let sibling_b = b[..=common].join("::");
+        graph.entry(sibling_a).or_default().insert(sibling_b);
     }
     // Modules that reach each other, grouped (each group reported once).
     let reach = |start: &str| {
@@ -172,7 +180,7 @@ mod tests {
 
     #[test]
     fn a_type_and_its_method_or_a_root_re_export_are_no_cycle() {
-        assert!(top_level_cycles(DOT).is_empty());
+        assert!(sibling_cycles(DOT).is_empty());
     }
 
     #[test]
@@ -181,6 +189,28 @@ mod tests {
             "}",
             "    \"k::a::A::new\" -> \"k::b::inner::f\" [label=\"uses\", color=\"#7f7f7f\"]; // \"uses\" edge\n}",
         );
-        assert_eq!(top_level_cycles(&dot), [["k::a", "k::b"]]);
+        assert_eq!(sibling_cycles(&dot), [["k::a", "k::b"]]);
+    }
+
+    #[test]
+    fn nested_siblings_calling_each_other_are_a_cycle() {
+        let dot = DOT.replace(
+            "}",
+            concat!(
+                "    \"k::b::other\" [label=\"mod|k::b::other\"]; // \"mod\" node\n",
+                "    \"k::b::other::g\" [label=\"fn|k::b::other::g\"]; // \"fn\" node\n",
+                "    \"k::b\" -> \"k::b::other\" [label=\"owns\"]; // \"owns\" edge\n",
+                "    \"k::b::other\" -> \"k::b::other::g\" [label=\"owns\"]; // \"owns\" edge\n",
+                "    \"k::b::other::g\" -> \"k::b::inner::f\" [label=\"uses\"]; // \"uses\" edge\n",
+                "}"
+            ),
+        );
+        assert!(sibling_cycles(&dot).is_empty(), "one way only");
+        let dot = dot.replacen(
+            "}",
+            "    \"k::b::inner::f\" -> \"k::b::other::g\" [label=\"uses\"]; // \"uses\" edge\n}",
+            1,
+        );
+        assert_eq!(sibling_cycles(&dot), [["k::b::inner", "k::b::other"]]);
     }
 }

@@ -3,7 +3,7 @@
 use super::AuthManager;
 use super::agent_task_recovery::AgentTaskRecovery;
 use super::errors::RefreshTokenError;
-use super::identity_guard::GuardError;
+use super::guard_errors::GuardError;
 use crate::auth_dot_json::AuthMode;
 use codex_auth_provider::{
     AuthErrorKind, AuthSource, AuthSourceError, BoxFuture, RecoveryOutcome, SharedAuthProvider,

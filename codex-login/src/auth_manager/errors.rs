@@ -1,6 +1,6 @@
 //! The errors and outcomes of refresh and logout.
 
-use super::identity_guard::GuardError;
+use super::guard_errors::GuardError;
 use crate::agent_identity::AgentIdentityError;
 use crate::auth_lock::AuthLockError;
 use crate::refresh::{REFRESH_TOKEN_ACCOUNT_MISMATCH_MESSAGE, RefreshFailureReason};

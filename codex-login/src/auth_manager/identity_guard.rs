@@ -7,57 +7,13 @@
 use codex_auth_provider::SecretString;
 
 use crate::codex_auth::CodexAuth;
-use crate::issuer_guard::{
-    ForeignIssuerError, TokenUse, ensure_minting_issuer, issuer_of_id_token, minting_issuer,
-};
+use crate::issuer_guard::{TokenUse, ensure_minting_issuer, issuer_of_id_token, minting_issuer};
 use crate::refresh::RefreshedTokens;
 use crate::resolution::CredentialSource;
-use crate::restrictions::LoginRestrictionError;
 use crate::token_claims::{IdTokenClaims, decode_jwt_payload};
 
-use super::save_rescue::RefreshNotSaved;
+use super::guard_errors::{ForeignIdentityError, GuardError};
 use super::{AuthManager, RefreshTokenError};
-
-/// A guard stopped a refresh or a use of the credentials.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum GuardError {
-    /// The refresh (or revoke) endpoint is not at the issuer that minted the tokens.
-    #[error(transparent)]
-    ForeignIssuer(ForeignIssuerError),
-    /// The token endpoint answered with tokens of another user, account or issuer, or of a
-    /// workspace the configuration does not allow; nothing was saved.
-    #[error(transparent)]
-    ForeignIdentity(ForeignIdentityError),
-    /// The refresh succeeded but its tokens could not be saved.
-    #[error(transparent)]
-    NotSaved(RefreshNotSaved),
-    /// The credentials in use break `forced_login_method` or `forced_chatgpt_workspace_id`;
-    /// they were removed and nothing was sent.
-    #[error(transparent)]
-    Restricted(LoginRestrictionError),
-}
-
-impl GuardError {
-    /// What kind of failure this is: a restriction, a new login, or (a failed save that
-    /// spent no token) a storage failure.
-    pub fn kind(&self) -> codex_auth_provider::AuthErrorKind {
-        use codex_auth_provider::AuthErrorKind;
-        match self {
-            Self::Restricted(_) => AuthErrorKind::Restricted,
-            _ if self.requires_new_login() => AuthErrorKind::NeedsLogin,
-            _ => AuthErrorKind::Storage,
-        }
-    }
-
-    /// Whether a new login is needed (all but a failed save that spent no token).
-    pub fn requires_new_login(&self) -> bool {
-        match self {
-            Self::NotSaved(err) => err.guard != super::SpentTokenGuard::NotRotated,
-            _ => true,
-        }
-    }
-}
 
 /// Refuses to send `base`'s refresh token to `url` unless it is at the issuer that minted it.
 pub(super) fn ensure_refresh_at_minting_issuer(
@@ -89,58 +45,6 @@ impl AuthManager {
         self.record_failure(source, refresh_token, &error).await;
         Err(error)
     }
-}
-
-/// Whom a refresh answer belonged to, when it was not the stored login's identity.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ForeignIdentityError {
-    /// Another user (`sub`, `chatgpt_user_id`).
-    #[error(
-        "The token endpoint answered the refresh with tokens for another user ({actual}, not \
-         {expected}); nothing was saved. Run `codex login` to sign in again."
-    )]
-    AnotherUser {
-        /// The stored login's user.
-        expected: String,
-        /// The user the answer named.
-        actual: String,
-    },
-    /// Another ChatGPT account (workspace).
-    #[error(
-        "The token endpoint answered the refresh with tokens for another account ({actual}, \
-         not {expected}); nothing was saved. Run `codex login` to sign in again."
-    )]
-    AnotherAccount {
-        /// The stored login's account.
-        expected: String,
-        /// The account the answer named.
-        actual: String,
-    },
-    /// An id token minted by another issuer (or naming none where the stored one did).
-    #[error(
-        "The token endpoint answered the refresh with an id token issued by {actual}, not by \
-         {expected} which issued the stored login; nothing was saved. Run `codex login` to sign \
-         in again."
-    )]
-    AnotherIssuer {
-        /// The stored id token's `iss`.
-        expected: String,
-        /// The new id token's `iss` (`no issuer` when it has none).
-        actual: String,
-    },
-    /// The new tokens' workspace is not one `forced_chatgpt_workspace_id` allows.
-    #[error(
-        "Login is restricted to workspace id(s) {}, but the token endpoint answered the refresh \
-         with tokens for {actual}; nothing was saved. Run `codex login` to sign in again.",
-        .allowed.join(", ")
-    )]
-    WorkspaceNotAllowed {
-        /// The configured workspaces.
-        allowed: Vec<String>,
-        /// The workspace of the new tokens (`no workspace` when they name none).
-        actual: String,
-    },
 }
 
 /// The identity claims of one JWT.

@@ -19,7 +19,7 @@ use crate::restrictions::{
 
 use crate::storage::{AuthStorage, EphemeralAuthStorage};
 
-use super::identity_guard::GuardError;
+use super::guard_errors::GuardError;
 use super::{AuthManager, RefreshTokenError};
 
 impl AuthManager {

@@ -28,57 +28,11 @@ use crate::refresh_failure_record::{RecordedFailure, record_failure};
 use crate::resolution::CredentialSource;
 use crate::storage::{SharedAuthStorage, StorageError, StoreLocation};
 
-use super::identity_guard::GuardError;
+use super::guard_errors::{GuardError, RefreshNotSaved, SpentTokenGuard, not_saved_message};
 use super::{RefreshTokenError, run_blocking};
 
 /// How often a failed save is retried, and the pause before each retry.
 const SAVE_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
-
-/// What was done about the spent refresh token when the new tokens could not be saved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpentTokenGuard {
-    /// The refresh token was not rotated; the stored one is still good.
-    NotRotated,
-    /// The spent token is recorded; no process sends it again.
-    Recorded,
-    /// The spent token was blanked in `auth.json`.
-    Removed,
-    /// Nothing could be written: the next run may send the spent token.
-    Unprotected,
-}
-
-/// A refresh succeeded but its tokens could not be saved.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", not_saved_message(.cause, *.guard))]
-pub struct RefreshNotSaved {
-    /// Why saving failed.
-    pub cause: String,
-    /// What protects the spent refresh token.
-    pub guard: SpentTokenGuard,
-}
-
-fn not_saved_message(cause: &str, guard: SpentTokenGuard) -> String {
-    let head = format!(
-        "Your login was refreshed, but the new tokens could not be saved ({cause}). \
-         This process keeps using them until it exits."
-    );
-    let tail = match guard {
-        SpentTokenGuard::NotRotated => {
-            "The stored login still works; free up space or fix the credential store so the \
-             next refresh can be saved."
-        }
-        SpentTokenGuard::Recorded | SpentTokenGuard::Removed => {
-            "The stored refresh token is used up and will not be sent again. Free up space or \
-             fix the credential store, then run `codex login` to sign in again."
-        }
-        SpentTokenGuard::Unprotected => {
-            "The stored refresh token is used up and could not be marked as such. Free up \
-             space or fix the credential store and run `codex login` now, before Codex runs \
-             again."
-        }
-    };
-    format!("{head} {tail}")
-}
 
 /// Saves `document` to `store` (retrying); on failure protects the spent `refresh_token`
 /// (when `document` holds a rotated one) as the module docs describe and returns the error to

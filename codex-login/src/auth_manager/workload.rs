@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError};
 
 use super::AuthManager;
 use super::errors::{RefreshOutcome, RefreshTokenError};
-use super::identity_guard::GuardError;
+use super::guard_errors::GuardError;
 use crate::codex_auth::CodexAuth;
 use crate::refresh::RefreshFailureReason;
 use crate::resolution::CredentialSource;

@@ -1,12 +1,10 @@
 //! Browser login: PKCE + state, the loopback callback server, the printed authorize URL, the
 //! browser launch, and a pasted redirect URL (or code) as a fallback for SSH hosts.
 
-mod error;
 mod options;
 mod running_server;
 
-pub use error::BrowserLoginError;
-pub(crate) use error::oauth_error_to_login_error;
+use super::browser_error::{BrowserLoginError, oauth_error_to_login_error};
 pub use options::{LoginServerOptions, SystemBrowser, UrlOpener};
 use running_server::RunningServer;
 
@@ -38,8 +36,6 @@ use crate::refresh::DEFAULT_ISSUER;
 
 /// How long a browser login waits for the callback unless told otherwise.
 pub(crate) const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-/// The message shown when the workspace has no Codex entitlement.
-pub(crate) const MISSING_ENTITLEMENT_MESSAGE: &str = "Codex is not enabled for your workspace. Contact your workspace administrator to request access to Codex.";
 
 const SUCCESS_PAGE_GRACE: Duration = Duration::from_secs(3);
 const SERVER_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);

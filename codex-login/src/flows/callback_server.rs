@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::authorize_url::REDIRECT_HOST;
-use super::browser::{BrowserLoginError, oauth_error_to_login_error};
+use super::browser_error::{BrowserLoginError, oauth_error_to_login_error};
 use super::cancel_secret::{CancelRefusal, check_cancel_request};
 use super::code_redemption::{
     ApiKeyExchange, RedeemedLogin, RedemptionContext, redeem_authorization_code,

@@ -8,6 +8,8 @@ pub(crate) mod api_key;
 pub(crate) mod authorize_url;
 #[cfg(feature = "browser-login")]
 pub(crate) mod browser;
+#[cfg(feature = "browser-login")]
+mod browser_error;
 pub(crate) mod callback_port;
 #[cfg(feature = "browser-login")]
 mod callback_server;
@@ -36,9 +38,11 @@ pub use api_key::{
 };
 #[cfg(feature = "browser-login")]
 pub use browser::{
-    BrowserLoginError, BrowserLoginSuccess, CompletedVia, LoginCancelHandle, LoginServer,
-    LoginServerOptions, SystemBrowser, UrlOpener, run_browser_login,
+    BrowserLoginSuccess, CompletedVia, LoginCancelHandle, LoginServer, LoginServerOptions,
+    SystemBrowser, UrlOpener, run_browser_login,
 };
+#[cfg(feature = "browser-login")]
+pub use browser_error::BrowserLoginError;
 pub use callback_port::{CallbackBindError, DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
 #[cfg(feature = "browser-login")]
 pub use callback_server::compose_success_url;

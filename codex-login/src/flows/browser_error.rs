@@ -1,7 +1,7 @@
 //! `BrowserLoginError`: why a browser login did not complete, and the mapping
-//! of an OAuth `error` redirect to it.
+//! of an OAuth `error` redirect to it. A sibling of `browser` and
+//! `callback_server` (both use it, it uses neither), so the two have no cycle.
 
-use super::MISSING_ENTITLEMENT_MESSAGE;
 use crate::flows::callback_port::CallbackBindError;
 use crate::flows::code_redemption::RedemptionError;
 use crate::flows::login_claims::InvalidIdToken;
@@ -11,6 +11,9 @@ use crate::flows::token_endpoint::TokenExchangeError;
 use crate::flows::workspace_check::WorkspaceRestrictionError;
 use crate::http_client::{CredentialUrlError, HttpClientError};
 use std::time::Duration;
+
+/// The message shown when the workspace has no Codex entitlement.
+pub(crate) const MISSING_ENTITLEMENT_MESSAGE: &str = "Codex is not enabled for your workspace. Contact your workspace administrator to request access to Codex.";
 
 /// Why a browser login did not complete.
 #[derive(Debug, thiserror::Error)]
