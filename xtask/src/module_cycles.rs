@@ -14,20 +14,32 @@ use anyhow::{Context, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The library crates checked when none are named.
-pub const LIBRARY_CRATES: [&str; 5] = [
+/// The crates checked when none are named: the five libraries and the `codex`
+/// binary.
+pub const CHECKED_CRATES: [&str; 6] = [
     "codex-login",
     "codex-auth-provider",
     "codex-agent-identity",
     "codex-backend-client",
     "codex-emulator",
+    "codex-cli",
 ];
+
+/// The cargo target of `krate` that is checked: its library, or for
+/// `codex-cli` (no library target) the `codex` binary.
+fn target_args(krate: &str) -> &'static [&'static str] {
+    if krate == "codex-cli" {
+        &["--bin", "codex"]
+    } else {
+        &["--lib"]
+    }
+}
 
 /// Runs the check for `crates` (all library crates when empty); fails when any
 /// has a cycle.
 pub fn run(root: &Path, crates: Vec<String>) -> anyhow::Result<()> {
     let crates = if crates.is_empty() {
-        LIBRARY_CRATES.iter().map(|c| (*c).to_owned()).collect()
+        CHECKED_CRATES.iter().map(|c| (*c).to_owned()).collect()
     } else {
         crates
     };
@@ -35,7 +47,8 @@ pub fn run(root: &Path, crates: Vec<String>) -> anyhow::Result<()> {
     for krate in &crates {
         let output = std::process::Command::new("cargo")
             .current_dir(root)
-            .args(["modules", "dependencies", "--lib", "-p", krate])
+            .args(["modules", "dependencies", "-p", krate])
+            .args(target_args(krate))
             .output()
             .context("running `cargo modules` (cargo install cargo-modules --version 0.27.0)")?;
         if !output.status.success() {
