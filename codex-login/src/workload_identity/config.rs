@@ -89,6 +89,13 @@ pub struct WorkloadIdentityConfig {
     pub configured_by: &'static str,
 }
 
+impl WorkloadIdentityConfig {
+    /// `workload-identity:<source>` as `whoami` shows it.
+    pub fn source_label(&self) -> String {
+        format!("workload-identity:{}", self.source.label())
+    }
+}
+
 /// The workload identity setup `config` and the environment select, if any.
 pub fn resolve(
     config: &CodexConfig,

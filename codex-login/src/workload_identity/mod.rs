@@ -125,7 +125,7 @@ impl WorkloadIdentity {
 
     /// `workload-identity:<source>` as `whoami` shows it.
     pub fn source_label(&self) -> String {
-        format!("workload-identity:{}", self.config.source.label())
+        self.config.source_label()
     }
 
     /// The identity pinned by the first token, if one was obtained.
