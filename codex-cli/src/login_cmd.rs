@@ -57,7 +57,7 @@ pub fn status(overrides: &[String]) -> u8 {
     };
     let auth = match resolved {
         Ok(Some(Resolution::WorkloadIdentity(selected))) => {
-            return match crate::workload_cmd::start(selected) {
+            return match crate::workload_cmd::start(*selected) {
                 Ok(session) => crate::workload_cmd::status(&config, session),
                 Err(err) => {
                     eprintln!("Error checking login status: {err}");

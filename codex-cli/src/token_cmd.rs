@@ -53,7 +53,7 @@ fn produce(overrides: &[String], args: &TokenArgs) -> Result<String, Failure> {
         Resolution::Credentials(resolved) => resolved,
         // Issue 19: the workload identity setup that won the chain.
         Resolution::WorkloadIdentity(selected) => {
-            let session = crate::workload_cmd::start(selected).map_err(|e| (exit::FAILURE, e))?;
+            let session = crate::workload_cmd::start(*selected).map_err(|e| (exit::FAILURE, e))?;
             let auth = crate::workload_cmd::current_auth(&config, session, min_valid)?;
             warn_if_short_lived(&auth, min_valid);
             let headers = auth.provider().auth_headers();

@@ -80,7 +80,7 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
     let resolved = match report.winner.take() {
         Some(Resolution::Credentials(resolved)) => resolved,
         Some(Resolution::WorkloadIdentity(selected)) => {
-            return match crate::workload_cmd::start(selected) {
+            return match crate::workload_cmd::start(*selected) {
                 Ok(session) => workload_outcome(config, session, check),
                 Err(message) => Outcome::Failed {
                     code: exit::FAILURE,

@@ -112,7 +112,7 @@ pub enum Resolution {
     /// Credentials from an environment variable or a store.
     Credentials(ResolvedAuth),
     /// A workload identity setup: its token comes from an exchange made later.
-    WorkloadIdentity(SelectedWorkloadIdentity),
+    WorkloadIdentity(Box<SelectedWorkloadIdentity>),
 }
 
 impl Resolution {
@@ -325,10 +325,10 @@ impl ChainSource {
     ) -> Result<Option<Resolution>, ResolveError> {
         match self {
             Self::WorkloadIdentity => Ok(workload_identity_setup(options)?.map(|setup| {
-                Resolution::WorkloadIdentity(SelectedWorkloadIdentity {
+                Resolution::WorkloadIdentity(Box::new(SelectedWorkloadIdentity {
                     source: CredentialSource::WorkloadIdentity(setup.source_label()),
                     setup,
-                })
+                }))
             })),
             _ => Ok(self
                 .load_credentials(storage, options)?

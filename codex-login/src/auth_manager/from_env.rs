@@ -125,7 +125,7 @@ impl AuthManager {
         };
         let manager = match winner {
             Some(Resolution::WorkloadIdentity(selected)) => {
-                let session = selected
+                let session = (*selected)
                     .session(&http)
                     .map_err(FromEnvError::WorkloadIdentity)?;
                 manager_config.workload_identity = Some(Arc::new(session));
