@@ -43,3 +43,25 @@ pub fn storage(config: &CodexConfig) -> codex_login::storage::SharedAuthStorage 
         config.credential_store,
     )
 }
+
+/// The one walk of the credential chain a command makes (workload identity first, read from
+/// the process environment and `config`): the winner and, with `report_shadowed`, what it
+/// shadows. `enable_codex_api_key_env` is off only for `login status` (as upstream).
+pub fn resolve(
+    config: &CodexConfig,
+    storage: &dyn codex_login::storage::AuthStorage,
+    enable_codex_api_key_env: bool,
+    report_shadowed: bool,
+) -> Result<codex_login::resolution::CredentialReport, codex_login::resolution::ResolveError> {
+    let options = codex_login::resolution::ResolveOptions {
+        codex_home: &config.codex_home,
+        store_mode: config.credential_store,
+        enable_codex_api_key_env,
+        env: &process_env,
+        workload_identity: Some(codex_login::resolution::WorkloadIdentityInputs {
+            config,
+            env: &codex_login::workload_identity::raw_process_env,
+        }),
+    };
+    codex_login::resolution::resolve_credentials_report(storage, &options, report_shadowed)
+}

@@ -9,15 +9,13 @@ use codex_auth_provider::SecretString;
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::codex_auth::AuthDataError;
 use codex_login::config::CodexConfig;
-use codex_login::environment::process_env;
 use codex_login::flows::AccessTokenLoginError;
 use codex_login::flows::render_device_code_prompt;
 use codex_login::flows::{
     self, BrowserLoginError, CredentialTarget, DeviceCodeOptions, LoginKind, LoginServerOptions,
     LogoutOptions, Revocation, ensure_login_method_allowed,
 };
-use codex_login::resolution::resolve_credentials;
-use codex_login::resolution::{CredentialSource, ResolveError, ResolveOptions};
+use codex_login::resolution::{CredentialSource, Resolution, ResolveError};
 use codex_login::storage::SharedAuthStorage;
 use codex_login::token_claims::JwtDecodeError;
 use std::io::{IsTerminal, Read};
@@ -39,35 +37,44 @@ pub fn status(overrides: &[String]) -> u8 {
             return exit::FAILURE;
         }
     };
-    // Issue 19: workload identity (a broken setup never falls back to stored credentials).
-    match crate::workload_cmd::session(&config) {
-        Ok(Some(session)) => return crate::workload_cmd::status(&config, session),
-        Ok(None) => {}
-        Err(err) => {
-            eprintln!("Error checking login status: {err}");
-            return exit::FAILURE;
-        }
-    }
     let storage = context::storage(&config);
-    let options = ResolveOptions {
-        codex_home: &config.codex_home,
-        store_mode: config.credential_store,
-        enable_codex_api_key_env: false,
-        env: &process_env,
-    };
-    let resolved = resolve_credentials(storage.as_ref(), &options);
-    for warning in storage.warnings() {
-        eprintln!("Warning: {warning}");
-    }
-    let auth = match resolved {
-        // issue 19: a personal access token is hydrated (whoami) first, as upstream.
-        Ok(Some(resolved)) => match crate::pat::hydrate(resolved.auth, &config) {
-            Ok(auth) => auth,
-            Err(failure) => {
-                eprintln!("Error checking login status: {}", failure.message);
-                return exit::FAILURE;
+    // One walk of the chain, workload identity first (issue 19: a broken setup is an error,
+    // never a fallback to stored credentials). `CODEX_API_KEY` is not a login here.
+    let resolved = context::resolve(&config, storage.as_ref(), false, false);
+    let resolved = match resolved {
+        Ok(report) => {
+            for warning in &report.warnings {
+                eprintln!("Warning: {warning}");
             }
-        },
+            Ok(report.winner)
+        }
+        Err(err) => {
+            for warning in storage.warnings() {
+                eprintln!("Warning: {warning}");
+            }
+            Err(err)
+        }
+    };
+    let auth = match resolved {
+        Ok(Some(Resolution::WorkloadIdentity(selected))) => {
+            return match crate::workload_cmd::start(*selected) {
+                Ok(session) => crate::workload_cmd::status(&config, session),
+                Err(err) => {
+                    eprintln!("Error checking login status: {err}");
+                    exit::FAILURE
+                }
+            };
+        }
+        // issue 19: a personal access token is hydrated (whoami) first, as upstream.
+        Ok(Some(Resolution::Credentials(resolved))) => {
+            match crate::pat::hydrate(resolved.auth, &config) {
+                Ok(auth) => auth,
+                Err(failure) => {
+                    eprintln!("Error checking login status: {}", failure.message);
+                    return exit::FAILURE;
+                }
+            }
+        }
         Ok(None) => {
             eprintln!("Not logged in");
             return exit::FAILURE;

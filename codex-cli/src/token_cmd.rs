@@ -17,11 +17,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use codex_auth_provider::headers::{AGENT_ASSERTION_SCHEME, AUTHORIZATION};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
-use codex_login::environment::process_env;
-use codex_login::resolution::{CredentialSource, ResolveOptions};
+use codex_login::resolution::{CredentialSource, Resolution, ResolveError};
 use codex_login::{
     auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
-    codex_auth::CodexAuth, resolution::ResolvedAuth, resolution::resolve_credentials,
+    codex_auth::CodexAuth, resolution::ResolvedAuth,
 };
 use http::HeaderMap;
 use serde_json::json;
@@ -53,14 +52,17 @@ fn produce(overrides: &[String], args: &TokenArgs) -> Result<String, Failure> {
         .map_err(|err| (exit::FAILURE, format!("Error loading configuration: {err}")))?;
     let min_valid = chrono::Duration::from_std(args.min_valid)
         .map_err(|_| (exit::FAILURE, "--min-valid is too long".to_owned()))?;
-    // Issue 19: workload identity (never a fallback to stored credentials).
-    if let Some(session) = crate::workload_cmd::session(&config).map_err(|e| (exit::FAILURE, e))? {
-        let auth = crate::workload_cmd::current_auth(&config, session, min_valid)?;
-        warn_if_short_lived(&auth, min_valid);
-        let headers = auth.provider().auth_headers();
-        return render(&auth, &headers, args);
-    }
-    let resolved = resolve(&config)?;
+    let resolved = match resolve(&config)? {
+        Resolution::Credentials(resolved) => resolved,
+        // Issue 19: the workload identity setup that won the chain.
+        Resolution::WorkloadIdentity(selected) => {
+            let session = crate::workload_cmd::start(*selected).map_err(|e| (exit::FAILURE, e))?;
+            let auth = crate::workload_cmd::current_auth(&config, session, min_valid)?;
+            warn_if_short_lived(&auth, min_valid);
+            let headers = auth.provider().auth_headers();
+            return render(&auth, &headers, args);
+        }
+    };
     if let Some(reason) =
         usability::needs_new_login(&config.codex_home, &resolved.auth, &resolved.source)
         && !valid_for(&resolved.auth, min_valid)
@@ -91,33 +93,36 @@ fn warn_if_short_lived(auth: &CodexAuth, min_valid: chrono::Duration) {
     }
 }
 
-fn resolve(config: &CodexConfig) -> Result<ResolvedAuth, Failure> {
+/// One walk of the chain: the winner, with the warning about a stored login it shadows.
+fn resolve(config: &CodexConfig) -> Result<Resolution, Failure> {
     let storage = crate::context::storage(config);
-    let options = ResolveOptions {
-        codex_home: &config.codex_home,
-        store_mode: config.credential_store,
-        enable_codex_api_key_env: true,
-        env: &process_env,
-    };
-    match resolve_credentials(storage.as_ref(), &options) {
-        Ok(Some(resolved)) => {
-            for warning in storage.warnings() {
+    match context::resolve(config, storage.as_ref(), true, true) {
+        Ok(mut report) => {
+            let Some(winner) = report.winner.take() else {
+                return Err((
+                    exit::FAILURE,
+                    "Not logged in. Run `codex login` first.".to_owned(),
+                ));
+            };
+            if let Resolution::WorkloadIdentity(_) = winner {
+                return Ok(winner);
+            }
+            for warning in &report.warnings {
                 eprintln!("Warning: {warning}");
             }
-            if let CredentialSource::Env(name) = &resolved.source
-                && let Ok(Some(stored)) = storage.load_with_location()
+            if let CredentialSource::Env(name) = winner.source()
+                && let Some(location) = report
+                    .shadowed_store()
+                    .and_then(|stored| stored.location.as_ref())
             {
                 eprintln!(
-                    "Warning: {name} is set and is used instead of the login stored in {}.",
-                    stored.location
+                    "Warning: {name} is set and is used instead of the login stored in {location}."
                 );
             }
-            Ok(resolved)
+            Ok(winner)
         }
-        Ok(None) => Err((
-            exit::FAILURE,
-            "Not logged in. Run `codex login` first.".to_owned(),
-        )),
+        // Issue 19: a broken workload identity setup (never a fallback to stored credentials).
+        Err(ResolveError::WorkloadIdentity(err)) => Err((exit::FAILURE, err.to_string())),
         Err(err) => Err((
             exit::for_kind(err.kind()),
             exit::resolve_message(err.kind(), &err),

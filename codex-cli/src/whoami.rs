@@ -14,11 +14,10 @@ use codex_auth_provider::AuthErrorKind;
 use codex_backend_client::{BackendError, UsagePayload};
 use codex_login::auth_dot_json::AuthMode;
 use codex_login::config::CodexConfig;
-use codex_login::environment::process_env;
-use codex_login::resolution::{CredentialSource, ResolveOptions};
+use codex_login::resolution::{CredentialSource, Resolution, ResolveError};
 use codex_login::{
     auth_manager::AuthManager, auth_manager::AuthManagerConfig, codex_auth::CodexAuth,
-    resolution::ResolvedAuth, resolution::resolve_credentials,
+    resolution::ResolvedAuth,
 };
 use serde_json::{Value, json};
 
@@ -63,27 +62,17 @@ pub fn run(overrides: &[String], args: &WhoamiArgs) -> u8 {
 }
 
 fn resolve(config: &CodexConfig, check: bool) -> Outcome {
-    // Issue 19: workload identity (never a fallback to stored credentials).
-    match crate::workload_cmd::session(config) {
-        Ok(Some(session)) => return workload_outcome(config, session, check),
-        Ok(None) => {}
-        Err(message) => {
+    let storage = context::storage(config);
+    // One walk of the chain: the winner and the stored login it shadows, if any.
+    let mut report = match context::resolve(config, storage.as_ref(), true, true) {
+        Ok(report) => report,
+        // Issue 19: a broken workload identity setup (never a fallback to stored credentials).
+        Err(ResolveError::WorkloadIdentity(err)) => {
             return Outcome::Failed {
                 code: exit::FAILURE,
-                message,
+                message: err.to_string(),
             };
         }
-    }
-    let storage = context::storage(config);
-    let options = ResolveOptions {
-        codex_home: &config.codex_home,
-        store_mode: config.credential_store,
-        enable_codex_api_key_env: true,
-        env: &process_env,
-    };
-    let resolved = match resolve_credentials(storage.as_ref(), &options) {
-        Ok(Some(resolved)) => resolved,
-        Ok(None) => return Outcome::NotLoggedIn,
         Err(err) => {
             return Outcome::Failed {
                 code: exit::for_kind(err.kind()),
@@ -91,16 +80,28 @@ fn resolve(config: &CodexConfig, check: bool) -> Outcome {
             };
         }
     };
-    for warning in storage.warnings() {
+    let resolved = match report.winner.take() {
+        Some(Resolution::Credentials(resolved)) => resolved,
+        Some(Resolution::WorkloadIdentity(selected)) => {
+            return match crate::workload_cmd::start(*selected) {
+                Ok(session) => workload_outcome(config, session, check),
+                Err(message) => Outcome::Failed {
+                    code: exit::FAILURE,
+                    message,
+                },
+            };
+        }
+        None => return Outcome::NotLoggedIn,
+    };
+    for warning in &report.warnings {
         eprintln!("Warning: {warning}");
     }
     if let CredentialSource::Env(name) = &resolved.source
-        && let Ok(Some(stored)) = storage.load_with_location()
+        && let Some(location) = report
+            .shadowed_store()
+            .and_then(|stored| stored.location.as_ref())
     {
-        eprintln!(
-            "Warning: {name} is set and is used instead of the login stored in {}.",
-            stored.location
-        );
+        eprintln!("Warning: {name} is set and is used instead of the login stored in {location}.");
     }
     if let Some(reason) =
         usability::needs_new_login(&config.codex_home, &resolved.auth, &resolved.source)

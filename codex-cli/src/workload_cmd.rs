@@ -1,13 +1,13 @@
-//! Workload identity in the commands (issue 19): whether the environment or `config.toml`
-//! selects it, and the `AuthManager` that uses only it. A selected but broken setup is an
-//! error, never a fallback to stored credentials.
+//! Workload identity in the commands (issue 19): the session for the setup that won the
+//! credential chain (`ChainSource::WorkloadIdentity`, resolved with the rest in
+//! [`crate::context::resolve`]), and the `AuthManager` that uses only it. A selected but
+//! broken setup is a resolution error, never a fallback to stored credentials.
 
 use std::sync::Arc;
 
 use codex_login::config::CodexConfig;
-use codex_login::workload_identity::{
-    self, WorkloadIdentity, WorkloadIdentityError, raw_process_env,
-};
+use codex_login::resolution::SelectedWorkloadIdentity;
+use codex_login::workload_identity::{WorkloadIdentity, WorkloadIdentityError};
 use codex_login::{
     auth_manager::AuthManager, auth_manager::AuthManagerConfig, auth_manager::RefreshTokenError,
     codex_auth::CodexAuth,
@@ -15,17 +15,13 @@ use codex_login::{
 
 use crate::{context, exit};
 
-/// The selected session, `Ok(None)` when workload identity is not configured, or the setup
-/// error in the official CLI's words.
-pub fn session(config: &CodexConfig) -> Result<Option<Arc<WorkloadIdentity>>, String> {
-    let Some(setup) =
-        workload_identity::resolve(config, &raw_process_env).map_err(|err| err.to_string())?
-    else {
-        return Ok(None);
-    };
+/// The session for the setup the chain selected (no request is sent yet), or why the HTTP
+/// client cannot be built.
+pub fn start(selected: SelectedWorkloadIdentity) -> Result<Arc<WorkloadIdentity>, String> {
     let http = context::http_factory()?;
-    WorkloadIdentity::new(setup, &http)
-        .map(|session| Some(Arc::new(session)))
+    selected
+        .session(&http)
+        .map(Arc::new)
         .map_err(|err| err.to_string())
 }
 

@@ -478,6 +478,8 @@ fn load_resolved(
         store_mode,
         enable_codex_api_key_env,
         env: &lookup,
+        // The session, if any, was chosen when the manager was built.
+        workload_identity: None,
     };
     resolve_credentials(storage, &options).map_err(|err| err.to_string())
 }

@@ -1,18 +1,31 @@
 //! Which credentials are used, and from where.
 //!
-//! [`CREDENTIAL_CHAIN`] is the one place the precedence between environment
-//! variables and stores is decided: an ordered list of [`ChainSource`]s, each
-//! of which loads credentials, has none ("try the next"), or fails.
-//! [`resolve_credentials`] walks it and returns the snapshot and *which source
-//! won*, so `whoami` can say where the credentials came from. `AuthManager`,
-//! `whoami`, `token`, `login status` and `doctor` all resolve through it.
+//! [`CREDENTIAL_CHAIN`] is the one place the precedence between workload
+//! identity, environment variables and stores is decided: an ordered list of
+//! [`ChainSource`]s, each of which loads credentials, has none ("try the
+//! next"), or fails. [`resolve_credentials_report`] walks it once and returns
+//! the winner (stored or environment credentials, or a workload identity
+//! setup), *which source won*, and, when asked, which lower sources it
+//! shadows, so `whoami` can say where the credentials came from and what they
+//! hide without reading a store twice. [`resolve_credentials`] is the same walk
+//! for callers that only take stored or environment credentials (the
+//! `AuthManager`). `AuthManager::from_env`, `whoami`, `token`, `login status`
+//! and `doctor` all resolve through it, workload identity included.
+//!
+//! Loading the chain does no network I/O: the workload identity source only
+//! checks the setup (environment and `config.toml`); the token exchange
+//! happens later, in the `AuthManager` that gets the session.
 
 use crate::codex_auth::{AuthDataError, CodexAuth};
+use crate::config::CodexConfig;
 use crate::environment::EnvLookup;
+use crate::http_client::HttpClientFactory;
 use crate::personal_access_token::AccessTokenKind;
 use crate::storage::{
     AuthStorage, CredentialStoreMode, EphemeralAuthStorage, StorageError, StoreLocation,
 };
+use crate::workload_identity::{RULE_ID_ENV_VAR, RawEnv, TOKEN_FILE_ENV_VAR};
+use crate::workload_identity::{WorkloadIdentity, WorkloadIdentityConfig, WorkloadIdentityError};
 use codex_auth_provider::SecretString;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -72,6 +85,82 @@ pub struct ResolvedAuth {
     pub source: CredentialSource,
 }
 
+/// A complete workload identity setup that won the chain. Nothing has been
+/// exchanged yet: [`SelectedWorkloadIdentity::session`] makes the session an
+/// `AuthManager` uses (`AuthManagerConfig::workload_identity`), and the
+/// manager exchanges the subject token when credentials are first needed.
+#[derive(Debug, Clone)]
+pub struct SelectedWorkloadIdentity {
+    /// The validated setup.
+    pub setup: WorkloadIdentityConfig,
+    /// `workload-identity:<subject source>`.
+    pub source: CredentialSource,
+}
+
+impl SelectedWorkloadIdentity {
+    /// The process's session for this setup (builds its HTTP client; no request is sent).
+    pub fn session(
+        self,
+        http: &HttpClientFactory,
+    ) -> Result<WorkloadIdentity, WorkloadIdentityError> {
+        WorkloadIdentity::new(self.setup, http)
+    }
+}
+
+/// What won the credential chain.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// Credentials from an environment variable or a store.
+    Credentials(ResolvedAuth),
+    /// A workload identity setup: its token comes from an exchange made later.
+    WorkloadIdentity(Box<SelectedWorkloadIdentity>),
+}
+
+impl Resolution {
+    /// Where the credentials come from.
+    pub fn source(&self) -> &CredentialSource {
+        match self {
+            Self::Credentials(resolved) => &resolved.source,
+            Self::WorkloadIdentity(selected) => &selected.source,
+        }
+    }
+}
+
+/// A lower-precedence source that also holds credentials (usable or not),
+/// found in the same walk as the winner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowedSource {
+    /// Which source of the chain.
+    pub chain_source: ChainSource,
+    /// Where its credentials are (`env:<NAME>`, `file:<path>`, `keyring`, ...).
+    pub source: CredentialSource,
+    /// For a store, where the document is as the store names it (the path,
+    /// or the keyring entry).
+    pub location: Option<StoreLocation>,
+}
+
+/// The result of one walk of [`CREDENTIAL_CHAIN`] ([`resolve_credentials_report`]).
+#[derive(Debug, Clone, Default)]
+pub struct CredentialReport {
+    /// The winner; `None` when not logged in.
+    pub winner: Option<Resolution>,
+    /// The lower-precedence sources that also hold credentials, in chain
+    /// order, when the walk was asked for them (empty otherwise).
+    pub shadowed: Vec<ShadowedSource>,
+    /// The store's warnings (e.g. an `auto` store that fell back to the file)
+    /// as of loading the winner, before lower sources were looked at.
+    pub warnings: Vec<String>,
+}
+
+impl CredentialReport {
+    /// The configured persistent store, when it holds a login the winner shadows.
+    pub fn shadowed_store(&self) -> Option<&ShadowedSource> {
+        self.shadowed
+            .iter()
+            .find(|shadowed| shadowed.chain_source == ChainSource::ConfiguredStore)
+    }
+}
+
 /// Why credentials could not be resolved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -90,6 +179,19 @@ pub enum ResolveError {
     /// No longer returned: `at-...` tokens are personal access tokens (issue 19).
     #[error("{0} holds a personal access token (at-...), which this version does not support")]
     PersonalAccessTokenUnsupported(&'static str),
+    /// Workload identity is selected (`OPENAI_FEDERATION_RULE_ID` /
+    /// `OPENAI_IDENTITY_TOKEN_FILE`, or `[workload_identity]`) but the setup is
+    /// partial or broken; the text is the official CLI's. Nothing lower in the
+    /// chain is used instead.
+    #[error(transparent)]
+    WorkloadIdentity(WorkloadIdentityError),
+    /// [`resolve_credentials`] only: workload identity won the chain, and its
+    /// credentials come from a token exchange, not from a store or a variable
+    /// (use [`resolve_credentials_report`]).
+    #[error(
+        "workload identity ({0}) is configured: its credentials come from a token exchange, not from a store or an environment variable"
+    )]
+    WorkloadIdentitySelected(CredentialSource),
 }
 
 impl ResolveError {
@@ -100,6 +202,9 @@ impl ResolveError {
             Self::Storage(err) => err.kind(),
             Self::Unusable { .. } | Self::PersonalAccessTokenUnsupported(_) => {
                 codex_auth_provider::AuthErrorKind::NeedsLogin
+            }
+            Self::WorkloadIdentity(_) | Self::WorkloadIdentitySelected(_) => {
+                codex_auth_provider::AuthErrorKind::Config
             }
         }
     }
@@ -116,6 +221,10 @@ pub struct ResolveOptions<'a> {
     pub enable_codex_api_key_env: bool,
     /// The environment.
     pub env: EnvLookup<'a>,
+    /// What selects workload identity. `None` skips
+    /// [`ChainSource::WorkloadIdentity`]: the caller chose it elsewhere (an
+    /// `AuthManager` gets its session when it is built).
+    pub workload_identity: Option<WorkloadIdentityInputs<'a>>,
 }
 
 impl fmt::Debug for ResolveOptions<'_> {
@@ -124,6 +233,26 @@ impl fmt::Debug for ResolveOptions<'_> {
             .field("codex_home", &self.codex_home)
             .field("store_mode", &self.store_mode)
             .field("enable_codex_api_key_env", &self.enable_codex_api_key_env)
+            .field("workload_identity", &self.workload_identity.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`ChainSource::WorkloadIdentity`] reads: the official variables and
+/// `[workload_identity]` (see [`crate::workload_identity::resolve`]).
+#[derive(Clone, Copy)]
+pub struct WorkloadIdentityInputs<'a> {
+    /// The configuration (`[workload_identity]`, routing, `CODEX_HOME`).
+    pub config: &'a CodexConfig,
+    /// The environment as the OS holds it: an official variable that is set,
+    /// even empty, selects workload identity.
+    pub env: RawEnv<'a>,
+}
+
+impl fmt::Debug for WorkloadIdentityInputs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkloadIdentityInputs")
+            .field("codex_home", &self.config.codex_home)
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +261,12 @@ impl fmt::Debug for ResolveOptions<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChainSource {
+    /// Workload identity federation (issue 19): `OPENAI_FEDERATION_RULE_ID` +
+    /// `OPENAI_IDENTITY_TOKEN_FILE`, else a `[workload_identity]` table. A
+    /// complete setup wins over everything; a partial or broken one is an
+    /// error (never a fallback). Only read when the caller passes
+    /// [`ResolveOptions::workload_identity`]; loads the setup, not a token.
+    WorkloadIdentity,
     /// `CODEX_API_KEY` (trimmed, non-empty), only where the caller enables it.
     EnvApiKey,
     /// The in-memory (ephemeral) store for this `CODEX_HOME`: host-supplied
@@ -146,19 +281,22 @@ pub enum ChainSource {
 }
 
 /// The credential chain, highest precedence first: the one place precedence
-/// between environment variables and stores lives. [`resolve_credentials`]
-/// walks it; a source that has nothing says so and the next is tried; the
-/// first that loads wins; a source holding unusable credentials stops the walk
-/// with an error (it is never skipped silently). A new source (for example a
-/// workload identity) is a new [`ChainSource`] variant placed here.
-pub const CREDENTIAL_CHAIN: [ChainSource; 4] = [
+/// between workload identity, environment variables and stores lives.
+/// [`resolve_credentials_report`] walks it; a source that has nothing says so
+/// and the next is tried; the first that loads wins; a source holding unusable
+/// credentials (or a broken workload identity setup) stops the walk with an
+/// error (it is never skipped silently). A new source is a new [`ChainSource`]
+/// variant placed here.
+pub const CREDENTIAL_CHAIN: [ChainSource; 5] = [
+    ChainSource::WorkloadIdentity,
     ChainSource::EnvApiKey,
     ChainSource::InMemory,
     ChainSource::EnvAccessToken,
     ChainSource::ConfiguredStore,
 ];
 
-/// Every environment variable the chain reads, in precedence order.
+/// Every environment variable that makes a source of the chain load
+/// credentials, in precedence order (the workload identity selectors first).
 pub fn credential_env_vars() -> impl Iterator<Item = &'static str> {
     CREDENTIAL_CHAIN
         .into_iter()
@@ -166,9 +304,13 @@ pub fn credential_env_vars() -> impl Iterator<Item = &'static str> {
 }
 
 impl ChainSource {
-    /// The environment variables this source reads, in the order it reads them.
+    /// The environment variables whose presence makes this source load
+    /// credentials, in the order it reads them (workload identity also reads
+    /// the optional `OPENAI_WORKLOAD_IDENTITY_CONTEXT`, and a
+    /// `[workload_identity]` table may name others).
     pub fn env_vars(self) -> &'static [&'static str] {
         match self {
+            Self::WorkloadIdentity => &[RULE_ID_ENV_VAR, TOKEN_FILE_ENV_VAR],
             Self::EnvApiKey => &[CODEX_API_KEY_ENV_VAR],
             Self::EnvAccessToken => &[CODEX_ACCESS_TOKEN_ENV_VAR, CODEX_AGENT_IDENTITY_ENV_VAR],
             Self::InMemory | Self::ConfiguredStore => &[],
@@ -177,8 +319,72 @@ impl ChainSource {
 
     /// Loads credentials from this source: `Ok(None)` when it has none (try
     /// the next source), an error when it holds credentials that cannot be used
-    /// or cannot be read. Nothing is written.
+    /// or cannot be read. Nothing is written, and nothing is sent.
     pub fn load(
+        self,
+        storage: &dyn AuthStorage,
+        options: &ResolveOptions<'_>,
+    ) -> Result<Option<Resolution>, ResolveError> {
+        match self {
+            Self::WorkloadIdentity => Ok(workload_identity_setup(options)?.map(|setup| {
+                Resolution::WorkloadIdentity(Box::new(SelectedWorkloadIdentity {
+                    source: CredentialSource::WorkloadIdentity(setup.source_label()),
+                    setup,
+                }))
+            })),
+            _ => Ok(self
+                .load_credentials(storage, options)?
+                .map(Resolution::Credentials)),
+        }
+    }
+
+    /// Whether this source holds credentials, usable or not, for the report of
+    /// what a winner shadows. A source that cannot be read holds none here.
+    fn shadowed(
+        self,
+        storage: &dyn AuthStorage,
+        options: &ResolveOptions<'_>,
+    ) -> Option<ShadowedSource> {
+        let ephemeral_mode = options.store_mode == CredentialStoreMode::Ephemeral;
+        let (source, location) = match self {
+            Self::WorkloadIdentity => {
+                let setup = workload_identity_setup(options).ok()??;
+                (
+                    CredentialSource::WorkloadIdentity(setup.source_label()),
+                    None,
+                )
+            }
+            Self::EnvApiKey | Self::EnvAccessToken => {
+                let source = match self.load_credentials(storage, options) {
+                    Ok(found) => found?.source,
+                    Err(ResolveError::Unusable { source_name, .. }) => source_name,
+                    Err(_) => return None,
+                };
+                (source, None)
+            }
+            Self::InMemory => {
+                let loaded = EphemeralAuthStorage::new(options.codex_home)
+                    .load_with_location()
+                    .ok()??;
+                (CredentialSource::Ephemeral, Some(loaded.location))
+            }
+            Self::ConfiguredStore if ephemeral_mode => return None,
+            Self::ConfiguredStore => {
+                let loaded = storage.load_with_location().ok()??;
+                (
+                    CredentialSource::from_location(loaded.location.clone()),
+                    Some(loaded.location),
+                )
+            }
+        };
+        Some(ShadowedSource {
+            chain_source: self,
+            source,
+            location,
+        })
+    }
+
+    fn load_credentials(
         self,
         storage: &dyn AuthStorage,
         options: &ResolveOptions<'_>,
@@ -186,6 +392,7 @@ impl ChainSource {
         let env = options.env;
         let ephemeral_mode = options.store_mode == CredentialStoreMode::Ephemeral;
         match self {
+            Self::WorkloadIdentity => Ok(None),
             Self::EnvApiKey => {
                 if !options.enable_codex_api_key_env {
                     return Ok(None);
@@ -253,30 +460,76 @@ impl ChainSource {
     }
 }
 
-/// Resolves the credentials to use by walking [`CREDENTIAL_CHAIN`]; the first
-/// source that loads wins and [`ResolvedAuth::source`] says which:
+/// Walks [`CREDENTIAL_CHAIN`] once; the first source that loads wins and
+/// [`Resolution::source`] says which:
 ///
-/// 1. `CODEX_API_KEY` (trimmed, non-empty), only if
+/// 1. workload identity, when [`ResolveOptions::workload_identity`] is given:
+///    a complete setup wins (a partial or broken one is
+///    [`ResolveError::WorkloadIdentity`]; nothing below is tried);
+/// 2. `CODEX_API_KEY` (trimmed, non-empty), only if
 ///    `enable_codex_api_key_env`;
-/// 2. the in-memory (ephemeral) store for this `CODEX_HOME` (host-supplied
+/// 3. the in-memory (ephemeral) store for this `CODEX_HOME` (host-supplied
 ///    tokens win over persisted ones);
-/// 3. if the configured mode is `ephemeral`: nothing;
-/// 4. `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): a
+/// 4. if the configured mode is `ephemeral`: nothing;
+/// 5. `CODEX_ACCESS_TOKEN`, else `CODEX_AGENT_IDENTITY` (non-empty): a
 ///    personal access token when it starts with `at-` (not yet hydrated, see
 ///    [`crate::auth_manager::hydrate_personal_access_token`]), else an agent identity JWT;
-/// 5. the configured persistent store (`storage`: file, keyring or auto).
+/// 6. the configured persistent store (`storage`: file, keyring or auto).
 ///
-/// `Ok(None)` means not logged in. Nothing is written.
+/// With `report_shadowed`, the sources below a winner that is not workload
+/// identity are looked at too, and those holding credentials (usable or not)
+/// are listed in [`CredentialReport::shadowed`] (under workload identity no
+/// store is read at all). No winner means not logged in. Nothing is written
+/// and nothing is sent.
+pub fn resolve_credentials_report(
+    storage: &dyn AuthStorage,
+    options: &ResolveOptions<'_>,
+    report_shadowed: bool,
+) -> Result<CredentialReport, ResolveError> {
+    let mut report = CredentialReport::default();
+    let mut below = CREDENTIAL_CHAIN.into_iter();
+    for source in below.by_ref() {
+        if let Some(winner) = source.load(storage, options)? {
+            report.winner = Some(winner);
+            break;
+        }
+    }
+    report.warnings = storage.warnings();
+    if report_shadowed && matches!(report.winner, Some(Resolution::Credentials(_))) {
+        report.shadowed = below
+            .filter_map(|source| source.shadowed(storage, options))
+            .collect();
+    }
+    Ok(report)
+}
+
+/// Resolves stored or environment credentials: the walk of
+/// [`resolve_credentials_report`] without the report. `Ok(None)` means not
+/// logged in. A workload identity winner (only when
+/// [`ResolveOptions::workload_identity`] is given) is
+/// [`ResolveError::WorkloadIdentitySelected`]: it has no credentials to return
+/// until its token is exchanged.
 pub fn resolve_credentials(
     storage: &dyn AuthStorage,
     options: &ResolveOptions<'_>,
 ) -> Result<Option<ResolvedAuth>, ResolveError> {
-    for source in CREDENTIAL_CHAIN {
-        if let Some(resolved) = source.load(storage, options)? {
-            return Ok(Some(resolved));
+    match resolve_credentials_report(storage, options, false)?.winner {
+        None => Ok(None),
+        Some(Resolution::Credentials(resolved)) => Ok(Some(resolved)),
+        Some(Resolution::WorkloadIdentity(selected)) => {
+            Err(ResolveError::WorkloadIdentitySelected(selected.source))
         }
     }
-    Ok(None)
+}
+
+fn workload_identity_setup(
+    options: &ResolveOptions<'_>,
+) -> Result<Option<WorkloadIdentityConfig>, ResolveError> {
+    match options.workload_identity {
+        None => Ok(None),
+        Some(inputs) => crate::workload_identity::resolve(inputs.config, inputs.env)
+            .map_err(ResolveError::WorkloadIdentity),
+    }
 }
 
 fn from_document(
@@ -295,17 +548,23 @@ fn from_document(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth_dot_json::AuthDotJson;
+    use crate::storage::FileAuthStorage;
+    use std::ffi::OsString;
 
     #[test]
     fn the_chain_reads_the_variables_in_precedence_order() {
         assert_eq!(
             credential_env_vars().collect::<Vec<_>>(),
             [
+                RULE_ID_ENV_VAR,
+                TOKEN_FILE_ENV_VAR,
                 CODEX_API_KEY_ENV_VAR,
                 CODEX_ACCESS_TOKEN_ENV_VAR,
                 CODEX_AGENT_IDENTITY_ENV_VAR
             ]
         );
+        assert_eq!(CREDENTIAL_CHAIN[0], ChainSource::WorkloadIdentity);
     }
 
     #[test]
@@ -319,6 +578,7 @@ mod tests {
             store_mode: CredentialStoreMode::File,
             enable_codex_api_key_env: false,
             env: &env,
+            workload_identity: None,
         };
         for source in CREDENTIAL_CHAIN {
             assert!(
@@ -339,5 +599,127 @@ mod tests {
             resolved.source,
             CredentialSource::Env(CODEX_API_KEY_ENV_VAR)
         );
+    }
+
+    /// A logged-in file store under `home`, an API key in the environment.
+    fn stored_login(home: &Path) -> FileAuthStorage {
+        let storage = FileAuthStorage::new(home);
+        let document = AuthDotJson::api_key(SecretString::new("sk-stored-login-1"));
+        storage.save(&document).expect("save");
+        storage
+    }
+
+    fn config_for(home: &Path) -> CodexConfig {
+        let env = |_: &str| None;
+        crate::config::load_config_in(home.to_path_buf(), &[], &env).expect("config")
+    }
+
+    #[test]
+    fn workload_identity_wins_over_every_other_source_and_a_partial_setup_never_falls_back() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let storage = stored_login(home.path());
+        let config = config_for(home.path());
+        let token_file = home.path().join("identity-token");
+        let complete = |name: &str| match name {
+            RULE_ID_ENV_VAR => Some(OsString::from("idpm_chain")),
+            TOKEN_FILE_ENV_VAR => Some(token_file.clone().into_os_string()),
+            _ => None,
+        };
+        let env = |name: &str| (name == CODEX_API_KEY_ENV_VAR).then(|| "sk-env-key-1".to_owned());
+        let mut options = ResolveOptions {
+            codex_home: home.path(),
+            store_mode: CredentialStoreMode::File,
+            enable_codex_api_key_env: true,
+            env: &env,
+            workload_identity: Some(WorkloadIdentityInputs {
+                config: &config,
+                env: &complete,
+            }),
+        };
+        let report = resolve_credentials_report(&storage, &options, true).expect("resolve");
+        let Some(Resolution::WorkloadIdentity(selected)) = &report.winner else {
+            panic!("workload identity must win: {:?}", report.winner);
+        };
+        assert_eq!(selected.setup.rule_id, "idpm_chain");
+        assert_eq!(
+            selected.source.to_string(),
+            format!("workload-identity:file:{}", token_file.display())
+        );
+        // Nothing below workload identity is read for the report.
+        assert!(report.shadowed.is_empty(), "{:?}", report.shadowed);
+        assert!(matches!(
+            resolve_credentials(&storage, &options),
+            Err(ResolveError::WorkloadIdentitySelected(_))
+        ));
+
+        // Only one of the two official variables: an error in the official text.
+        let partial =
+            |name: &str| (name == TOKEN_FILE_ENV_VAR).then(|| token_file.clone().into_os_string());
+        options.workload_identity = Some(WorkloadIdentityInputs {
+            config: &config,
+            env: &partial,
+        });
+        let err = resolve_credentials_report(&storage, &options, true)
+            .expect_err("a partial setup is an error");
+        assert!(matches!(err, ResolveError::WorkloadIdentity(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "workload identity requires OPENAI_FEDERATION_RULE_ID"
+        );
+
+        // Without inputs the source is skipped and the API key wins.
+        options.workload_identity = None;
+        let resolved = resolve_credentials(&storage, &options)
+            .expect("resolve")
+            .expect("the API key wins");
+        assert_eq!(
+            resolved.source,
+            CredentialSource::Env(CODEX_API_KEY_ENV_VAR)
+        );
+    }
+
+    #[test]
+    fn the_walk_reports_the_stored_login_an_environment_variable_shadows() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let storage = stored_login(home.path());
+        let env = |name: &str| (name == CODEX_API_KEY_ENV_VAR).then(|| "sk-env-key-2".to_owned());
+        let options = ResolveOptions {
+            codex_home: home.path(),
+            store_mode: CredentialStoreMode::File,
+            enable_codex_api_key_env: true,
+            env: &env,
+            workload_identity: None,
+        };
+        let report = resolve_credentials_report(&storage, &options, true).expect("resolve");
+        assert_eq!(
+            report.winner.as_ref().map(Resolution::source),
+            Some(&CredentialSource::Env(CODEX_API_KEY_ENV_VAR))
+        );
+        let auth_json = home.path().join("auth.json");
+        assert_eq!(
+            report.shadowed,
+            [ShadowedSource {
+                chain_source: ChainSource::ConfiguredStore,
+                source: CredentialSource::File(auth_json.clone()),
+                location: Some(StoreLocation::File(auth_json)),
+            }]
+        );
+        assert!(report.shadowed_store().is_some());
+        // Not asked for: nothing below the winner is read.
+        let report = resolve_credentials_report(&storage, &options, false).expect("resolve");
+        assert!(report.shadowed.is_empty());
+
+        // The store itself winning shadows nothing.
+        let no_env = |_: &str| None;
+        let options = ResolveOptions {
+            env: &no_env,
+            ..options
+        };
+        let report = resolve_credentials_report(&storage, &options, true).expect("resolve");
+        assert_eq!(
+            report.winner.as_ref().map(Resolution::source),
+            Some(&CredentialSource::File(home.path().join("auth.json")))
+        );
+        assert!(report.shadowed.is_empty());
     }
 }

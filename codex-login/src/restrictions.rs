@@ -182,6 +182,7 @@ pub fn enforce_login_restrictions(
             store_mode: target.store_mode,
             enable_codex_api_key_env: true,
             env,
+            workload_identity: None,
         },
     );
     let violation = match resolved {

@@ -1,20 +1,21 @@
-//! `auth.credentials` (every credential source, which one is used and what it
-//! shadows) and `auth.keyring` (whether the OS keyring answers).
+//! `auth.credentials` (every credential source, which one the one walk of the
+//! credential chain picks, and what it shadows) and `auth.keyring` (whether the OS keyring answers).
 
 use super::{Check, Status};
 use crate::api_key_mask::mask_api_key;
 use crate::whoami::usability;
 use codex_login::auth_dot_json::AuthMode;
+use codex_login::codex_auth::CodexAuth;
 use codex_login::config::CodexConfig;
 use codex_login::environment::EnvLookup;
 use codex_login::resolution::{
-    CODEX_API_KEY_ENV_VAR, CredentialSource, ResolveOptions, credential_env_vars,
+    CODEX_API_KEY_ENV_VAR, ChainSource, CredentialSource, Resolution, ResolveError, ResolveOptions,
+    WorkloadIdentityInputs, credential_env_vars, resolve_credentials_report,
 };
 use codex_login::storage::{
     AuthStorage, CredentialStoreMode, KeyringAuthStorage, OsKeyring, storage_for_mode,
 };
-use codex_login::workload_identity;
-use codex_login::{codex_auth::CodexAuth, resolution::resolve_credentials};
+use codex_login::workload_identity::{RULE_ID_ENV_VAR, TOKEN_FILE_ENV_VAR};
 use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,9 +57,12 @@ pub fn credentials(config: &CodexConfig, env: EnvLookup<'_>) -> Check {
         let shown = match (&value, name) {
             (None, _) => "not set".to_owned(),
             (Some(key), CODEX_API_KEY_ENV_VAR) => format!("API key {}", mask_api_key(key)),
+            (Some(rule), RULE_ID_ENV_VAR) => format!("workload identity rule {}", rule.trim()),
+            (Some(path), TOKEN_FILE_ENV_VAR) => format!("workload identity token file {path}"),
             (Some(jwt), _) => format!("agent identity JWT ({} characters)", jwt.len()),
         };
-        if value.is_some() {
+        // The workload identity selectors are the winner (or the error) when set, never shadowed.
+        if value.is_some() && !ChainSource::WorkloadIdentity.env_vars().contains(&name) {
             present.push(format!("env:{name}"));
         }
         check = check.detail(format!("env {name}"), shown);
@@ -87,57 +91,58 @@ pub fn credentials(config: &CodexConfig, env: EnvLookup<'_>) -> Check {
             return check;
         }
     };
-    // Workload identity overrides every other source, and a selected but partial
-    // setup is an error (never a fallback), as in `codex login status`.
+    // One walk of the chain. Workload identity heads it: it overrides every other source,
+    // and a selected but partial setup is an error (never a fallback), as in `codex login
+    // status`. The inventory above is what doctor shows of each source, winner or not.
     let raw = |name: &str| env(name).map(OsString::from);
-    match workload_identity::resolve(config, &raw) {
-        Ok(Some(setup)) => {
-            check = check.detail(
-                "in use",
-                format!(
-                    "workload identity (rule {}, {})",
-                    setup.rule_id, setup.configured_by
-                ),
-            );
-            check.summary = "using workload identity".to_owned();
-            let shadowed: Vec<String> = present
-                .iter()
-                .cloned()
-                .chain(
-                    stored
-                        .iter()
-                        .map(|location| format!("stored login ({location})")),
-                )
-                .collect();
-            if !shadowed.is_empty() {
-                check = check.detail("shadowed", shadowed.join(", "));
-            }
-            return check;
-        }
-        Ok(None) => {}
-        Err(err) => {
-            check.worsen(
-                Status::Fail,
-                format!("workload identity is selected but cannot be used: {err}"),
-                "Set both OPENAI_FEDERATION_RULE_ID and OPENAI_IDENTITY_TOKEN_FILE (an absolute path), unset both, or fix [workload_identity] in config.toml."
-                    .to_owned(),
-            );
-            return check;
-        }
-    }
     let options = ResolveOptions {
         codex_home: &config.codex_home,
         store_mode: config.credential_store,
         enable_codex_api_key_env: true,
         env,
+        workload_identity: Some(WorkloadIdentityInputs { config, env: &raw }),
     };
-    let resolved = match resolve_credentials(storage.as_ref(), &options) {
-        Ok(Some(resolved)) => resolved,
-        Ok(None) => {
+    let resolved = match resolve_credentials_report(storage.as_ref(), &options, false) {
+        Ok(report) => match report.winner {
+            Some(Resolution::Credentials(resolved)) => resolved,
+            Some(Resolution::WorkloadIdentity(selected)) => {
+                check = check.detail(
+                    "in use",
+                    format!(
+                        "workload identity (rule {}, {})",
+                        selected.setup.rule_id, selected.setup.configured_by
+                    ),
+                );
+                check.summary = "using workload identity".to_owned();
+                let shadowed: Vec<String> = present
+                    .iter()
+                    .cloned()
+                    .chain(
+                        stored
+                            .iter()
+                            .map(|location| format!("stored login ({location})")),
+                    )
+                    .collect();
+                if !shadowed.is_empty() {
+                    check = check.detail("shadowed", shadowed.join(", "));
+                }
+                return check;
+            }
+            None => {
+                check.worsen(
+                    Status::Fail,
+                    "no Codex credentials were found".to_owned(),
+                    "Run `codex login`, or set CODEX_API_KEY.".to_owned(),
+                );
+                return check;
+            }
+        },
+        Err(ResolveError::WorkloadIdentity(err)) => {
             check.worsen(
                 Status::Fail,
-                "no Codex credentials were found".to_owned(),
-                "Run `codex login`, or set CODEX_API_KEY.".to_owned(),
+                format!("workload identity is selected but cannot be used: {err}"),
+                "Set both OPENAI_FEDERATION_RULE_ID and OPENAI_IDENTITY_TOKEN_FILE (an absolute path), unset both, or fix [workload_identity] in config.toml."
+                    .to_owned(),
             );
             return check;
         }

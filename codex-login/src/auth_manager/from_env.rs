@@ -2,10 +2,16 @@
 //! and `config.toml`, the way the `codex` command sets itself up.
 
 use super::{AuthManager, AuthManagerConfig};
-use crate::config::{ConfigError, load_config};
-use crate::environment::{SharedEnv, shared_process_env};
+use crate::config::{CodexConfig, ConfigError, load_config};
+use crate::environment::{EnvLookup, SharedEnv, shared_process_env};
 use crate::http_client::{HttpClientError, HttpClientFactory};
-use crate::workload_identity::{self, WorkloadIdentity, WorkloadIdentityError};
+use crate::resolution::{
+    ChainSource, Resolution, ResolveError, ResolveOptions, WorkloadIdentityInputs,
+    resolve_credentials_report,
+};
+use crate::storage::EphemeralAuthStorage;
+use crate::workload_identity::WorkloadIdentityError;
+use crate::workload_identity::RawEnv;
 use std::ffi::OsString;
 use std::sync::Arc;
 
@@ -40,16 +46,19 @@ impl AuthManager {
     /// `CODEX_ACCESS_TOKEN`, ...), and HTTP clients with the extra CA bundle
     /// (`CODEX_CA_CERTIFICATE` / `SSL_CERT_FILE`) and the proxy variables.
     ///
-    /// Workload identity wins over everything else, as in the `codex`
-    /// command: a complete setup (`OPENAI_FEDERATION_RULE_ID` plus
+    /// The credentials come from one walk of the credential chain
+    /// ([`crate::resolution::resolve_credentials_report`]), as in the `codex`
+    /// command, and the manager starts from its answer. Workload identity
+    /// heads the chain: a complete setup (`OPENAI_FEDERATION_RULE_ID` plus
     /// `OPENAI_IDENTITY_TOKEN_FILE`, or `[workload_identity]` in `config.toml`)
-    /// makes the manager use only the federated token; a partial or broken
-    /// setup is [`FromEnvError::WorkloadIdentity`], never a fallback to stored
-    /// credentials or `CODEX_API_KEY`.
+    /// makes the manager use only the federated token (exchanged when first
+    /// needed); a partial or broken setup is [`FromEnvError::WorkloadIdentity`],
+    /// never a fallback to stored credentials or `CODEX_API_KEY`.
     ///
-    /// The credentials are loaded once on a blocking thread (a keyring read
-    /// is bounded by its timeout); not being logged in is not an error here:
-    /// the manager then hands out no provider.
+    /// The walk runs on a blocking thread (a keyring read is bounded by its
+    /// timeout); not being logged in, or credentials that cannot be read, is
+    /// not an error here: the manager then hands out no provider (see
+    /// [`AuthManager::load_error`]).
     pub async fn from_env() -> Result<Arc<Self>, FromEnvError> {
         Self::from_env_lookup(shared_process_env()).await
     }
@@ -62,23 +71,93 @@ impl AuthManager {
         let http = HttpClientFactory::from_env(&lookup).map_err(FromEnvError::Http)?;
         let mut manager_config = AuthManagerConfig::from_codex_config(&config);
         manager_config.enable_codex_api_key_env = true;
-        // Workload identity first: it overrides every stored credential, and a
-        // selected but partial setup stops here (issue 19, review finding 1).
-        let raw = |name: &str| env(name).map(OsString::from);
-        if let Some(setup) =
-            workload_identity::resolve(&config, &raw).map_err(FromEnvError::WorkloadIdentity)?
-        {
-            let session =
-                WorkloadIdentity::new(setup, &http).map_err(FromEnvError::WorkloadIdentity)?;
-            manager_config.workload_identity = Some(Arc::new(session));
-        }
-        manager_config.http = Some(http);
         manager_config.env = env.clone();
-        // The profile `CODEX_PROFILE` names, as the `codex` command chooses it.
-        manager_config.profile =
-            crate::profiles::profile_from_env(&lookup).map_err(FromEnvError::Profile)?;
-        tokio::task::spawn_blocking(move || Self::shared(manager_config))
-            .await
-            .map_err(FromEnvError::Load)
+        // The profile `CODEX_PROFILE` names, as the `codex` command chooses it. A
+        // broken workload identity setup is still the error reported first.
+        let profile = match crate::profiles::profile_from_env(&lookup) {
+            Ok(profile) => profile,
+            Err(err) => {
+                let storage = EphemeralAuthStorage::new(&config.codex_home);
+                let raw = |name: &str| env(name).map(OsString::from);
+                // The workload identity source reads no store and fails with nothing else.
+                if let Err(ResolveError::WorkloadIdentity(err)) = ChainSource::WorkloadIdentity
+                    .load(&storage, &chain_options(&config, &lookup, &raw))
+                {
+                    return Err(FromEnvError::WorkloadIdentity(err));
+                }
+                return Err(FromEnvError::Profile(err));
+            }
+        };
+        let storage = crate::profiles::storage_for_profile(
+            &config.codex_home,
+            profile.as_ref(),
+            config.credential_store,
+        );
+        manager_config.profile = profile;
+        manager_config.storage = Some(Arc::clone(&storage));
+        // One walk of the credential chain, workload identity first (issue 19),
+        // on a blocking thread (a keyring read is bounded by its timeout); the
+        // manager starts from its answer instead of loading a second time.
+        let walk_env = env.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            let lookup = |name: &str| walk_env(name);
+            let raw = |name: &str| walk_env(name).map(OsString::from);
+            resolve_credentials_report(
+                storage.as_ref(),
+                &chain_options(&config, &lookup, &raw),
+                false,
+            )
+        })
+        .await
+        .map_err(FromEnvError::Load)?;
+        let winner = match report {
+            Ok(report) => report.winner,
+            Err(ResolveError::WorkloadIdentity(err)) => {
+                return Err(FromEnvError::WorkloadIdentity(err));
+            }
+            // As `AuthManager::new`: remembered as the load error, logged out.
+            Err(err) => {
+                manager_config.http = Some(http);
+                return Ok(Arc::new(Self::with_loaded(
+                    manager_config,
+                    Err(err.to_string()),
+                )));
+            }
+        };
+        let manager = match winner {
+            Some(Resolution::WorkloadIdentity(selected)) => {
+                let session = (*selected)
+                    .session(&http)
+                    .map_err(FromEnvError::WorkloadIdentity)?;
+                manager_config.workload_identity = Some(Arc::new(session));
+                manager_config.http = Some(http);
+                // With a session the manager reads no store.
+                Self::new(manager_config)
+            }
+            Some(Resolution::Credentials(resolved)) => {
+                manager_config.http = Some(http);
+                Self::with_resolved(manager_config, resolved)
+            }
+            None => {
+                manager_config.http = Some(http);
+                Self::with_loaded(manager_config, Ok(None))
+            }
+        };
+        Ok(Arc::new(manager))
+    }
+}
+
+/// The chain as the `codex` command walks it: `CODEX_API_KEY` enabled, workload identity read.
+fn chain_options<'a>(
+    config: &'a CodexConfig,
+    env: EnvLookup<'a>,
+    raw: RawEnv<'a>,
+) -> ResolveOptions<'a> {
+    ResolveOptions {
+        codex_home: &config.codex_home,
+        store_mode: config.credential_store,
+        enable_codex_api_key_env: true,
+        env,
+        workload_identity: Some(WorkloadIdentityInputs { config, env: raw }),
     }
 }

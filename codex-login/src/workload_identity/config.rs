@@ -14,9 +14,9 @@ use super::error::WorkloadIdentityError;
 use crate::config::CodexConfig;
 
 /// The federation rule id (official).
-pub(super) const RULE_ID_ENV_VAR: &str = "OPENAI_FEDERATION_RULE_ID";
+pub const RULE_ID_ENV_VAR: &str = "OPENAI_FEDERATION_RULE_ID";
 /// The absolute path of the file holding the current subject token (official).
-pub(super) const TOKEN_FILE_ENV_VAR: &str = "OPENAI_IDENTITY_TOKEN_FILE";
+pub const TOKEN_FILE_ENV_VAR: &str = "OPENAI_IDENTITY_TOKEN_FILE";
 /// Opaque audit context sent with the exchange (official, optional).
 pub(super) const CONTEXT_ENV_VAR: &str = "OPENAI_WORKLOAD_IDENTITY_CONTEXT";
 /// GitHub Actions' ID token request URL (runner-provided with `id-token: write`).
@@ -88,6 +88,13 @@ pub struct WorkloadIdentityConfig {
     pub shared_cache: bool,
     /// `environment` (the official variables) or `config.toml`.
     pub configured_by: &'static str,
+}
+
+impl WorkloadIdentityConfig {
+    /// `workload-identity:<source>` as `whoami` shows it.
+    pub fn source_label(&self) -> String {
+        format!("workload-identity:{}", self.source.label())
+    }
 }
 
 /// The workload identity setup `config` and the environment select, if any.

@@ -18,7 +18,10 @@ mod error;
 mod exchange;
 mod subject_token;
 
-pub use config::{RawEnv, SubjectSource, WorkloadIdentityConfig, raw_process_env, resolve};
+pub use config::{
+    RULE_ID_ENV_VAR, RawEnv, SubjectSource, TOKEN_FILE_ENV_VAR, WorkloadIdentityConfig,
+    raw_process_env, resolve,
+};
 pub use error::WorkloadIdentityError;
 pub use exchange::FederatedIdentity;
 
@@ -125,7 +128,7 @@ impl WorkloadIdentity {
 
     /// `workload-identity:<source>` as `whoami` shows it.
     pub fn source_label(&self) -> String {
-        format!("workload-identity:{}", self.config.source.label())
+        self.config.source_label()
     }
 
     /// The identity pinned by the first token, if one was obtained.

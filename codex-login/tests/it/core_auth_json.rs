@@ -291,6 +291,7 @@ fn assert_malformed(bytes: &[u8], expect: impl Fn(&AuthJsonProblem) -> bool, sec
         store_mode: codex_login::storage::CredentialStoreMode::File,
         enable_codex_api_key_env: false,
         env: &env,
+        workload_identity: None,
     };
     assert!(resolve_credentials(&storage, &options).is_err());
     assert_eq!(
@@ -398,6 +399,7 @@ fn well_formed_but_unusable_files_name_the_file_and_problem() {
             store_mode: codex_login::storage::CredentialStoreMode::File,
             enable_codex_api_key_env: false,
             env: &env,
+            workload_identity: None,
         };
         let err = resolve_credentials(&storage, &options).unwrap_err();
         let message = err.to_string();

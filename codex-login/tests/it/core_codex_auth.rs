@@ -177,6 +177,7 @@ fn resolve(
             store_mode: mode,
             enable_codex_api_key_env: enable_env_key,
             env: &lookup,
+            workload_identity: None,
         },
     )
 }
