@@ -12,7 +12,7 @@ mod ca_bundle;
 mod user_agent;
 
 #[cfg(test)]
-use ca_bundle::der_sequence_len;
+use ca_bundle::first_der_sequence;
 pub use ca_bundle::{CustomCa, PemProblem, load_custom_ca, parse_pem_certificates};
 #[cfg(test)]
 use user_agent::architecture;
@@ -500,10 +500,79 @@ mod tests {
     }
 
     #[test]
-    fn der_lengths() {
-        assert_eq!(der_sequence_len(&[0x30, 0x01, 0x00]), Some(3));
-        assert_eq!(der_sequence_len(&[0x30, 0x81, 0x01, 0x00]), Some(4));
-        assert_eq!(der_sequence_len(&[0x30, 0x05, 0x00]), None);
-        assert_eq!(der_sequence_len(&[0x02, 0x01, 0x00]), None);
+    fn the_first_der_sequence_is_cut_from_its_header() {
+        let empty: &[u8] = &[0x30, 0x00];
+        assert_eq!(first_der_sequence(&[0x30, 0x00, 0x30, 0x00]), Some(empty));
+        let one: &[u8] = &[0x30, 0x03, 0x02, 0x01, 0x07];
+        assert_eq!(
+            first_der_sequence(&[0x30, 0x03, 0x02, 0x01, 0x07, 0xff]),
+            Some(one)
+        );
+        let long: Vec<u8> = [&[0x30, 0x81, 0x80][..], &[0u8; 0x80]].concat();
+        let with_trust = [&long[..], &[0x30, 0x00]].concat();
+        assert_eq!(first_der_sequence(&with_trust), Some(&long[..]));
+        // Content shorter than the header says, not a SEQUENCE, no header at all.
+        assert_eq!(first_der_sequence(&[0x30, 0x05, 0x00]), None);
+        assert_eq!(first_der_sequence(&[0x02, 0x01, 0x00]), None);
+        assert_eq!(first_der_sequence(&[]), None);
+    }
+
+    #[test]
+    fn pem_problems_name_the_block_and_line() {
+        let malformed = |text: &str| match parse_pem_certificates(text.as_bytes()) {
+            Err(PemProblem::Malformed(problem)) => problem,
+            other => panic!("{other:?}"),
+        };
+        let cert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            parse_pem_certificates(cert.as_bytes()),
+            Ok(vec![vec![0x30, 0x00]])
+        );
+        let trusted =
+            "-----BEGIN TRUSTED CERTIFICATE-----\nMAAwAA==\n-----END TRUSTED CERTIFICATE-----\n";
+        assert_eq!(
+            parse_pem_certificates(format!("{cert}{trusted}").as_bytes()),
+            Ok(vec![vec![0x30, 0x00], vec![0x30, 0x00]])
+        );
+        assert_eq!(
+            parse_pem_certificates(
+                b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            ),
+            Err(PemProblem::NoCertificates)
+        );
+        assert_eq!(
+            malformed(&format!("{cert}\n-----BEGIN CERTIFICATE-----\nMAA=\n")),
+            "the CERTIFICATE block starting on line 5 has no matching END line"
+        );
+        assert_eq!(
+            malformed(&format!("-----BEGIN X509 CERTIFICATE-----\nMAA=\n{cert}")),
+            "the X509 CERTIFICATE block starting on line 1 has no matching END line"
+        );
+        assert_eq!(
+            malformed(&format!(
+                "{cert}-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"
+            )),
+            "the CERTIFICATE block starting on line 4 is not valid base64"
+        );
+        assert_eq!(
+            malformed("-----BEGIN CERTIFICATE-----\nAgEA\n-----END CERTIFICATE-----\n"),
+            "the CERTIFICATE block starting on line 1 does not hold a DER certificate"
+        );
+        assert_eq!(
+            malformed("-----BEGIN CERTIFICATE-----\nMAAwAA==\n-----END CERTIFICATE-----\n"),
+            "the CERTIFICATE block starting on line 1 has trailing bytes after the certificate"
+        );
+        // A key block's header line is never quoted.
+        let key = malformed(
+            "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n\nAAAA\n-----END PRIVATE KEY-----\n",
+        );
+        assert_eq!(
+            key,
+            "the PRIVATE KEY block starting on line 1 has a malformed header line"
+        );
+        assert!(matches!(
+            parse_pem_certificates(&[0xff, 0xfe]),
+            Err(PemProblem::Malformed(_))
+        ));
     }
 }

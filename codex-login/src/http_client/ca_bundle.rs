@@ -64,71 +64,57 @@ pub enum PemProblem {
     Malformed(String),
 }
 
+/// The labels of the blocks that hold a certificate.
+const CERTIFICATE_LABELS: [&str; 3] = ["CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"];
+
 /// Extracts the DER bytes of every `CERTIFICATE`, `TRUSTED CERTIFICATE` and
-/// `X509 CERTIFICATE` block of a PEM bundle; other blocks are skipped.
+/// `X509 CERTIFICATE` block of a PEM bundle; other well-formed blocks are
+/// skipped, a broken block of any label is an error.
 ///
-/// For `TRUSTED CERTIFICATE` (OpenSSL's form with trust settings appended)
-/// only the certificate itself is kept.
+/// The PEM framing and base64 are the `pem` crate's (`pem::parse_many`); the
+/// certificate's extent inside a block is read from its DER header by the
+/// RustCrypto `der` crate. For `TRUSTED CERTIFICATE` (OpenSSL's form with
+/// trust settings appended) only the certificate itself is kept.
 pub fn parse_pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PemProblem> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| PemProblem::Malformed("the file is not text (invalid UTF-8)".to_owned()))?;
+    let starts = block_starts(text);
+    let blocks = pem::parse_many(text).map_err(|err| {
+        PemProblem::Malformed(
+            locate_broken_block(text, &starts)
+                .unwrap_or_else(|| format!("the file is not valid PEM ({})", pem_fault(&err))),
+        )
+    })?;
+    // `parse_many` stops quietly at a last BEGIN line that no END line follows.
+    if starts.len() > blocks.len()
+        && let Some(problem) = locate_broken_block(text, &starts[blocks.len()..])
+    {
+        return Err(PemProblem::Malformed(problem));
+    }
     let mut certs = Vec::new();
-    let mut lines = text.lines().enumerate();
-    while let Some((line_no, line)) = lines.next() {
-        let line = line.trim();
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|rest| rest.strip_suffix("-----"))
-        else {
-            continue;
-        };
-        let end_marker = format!("-----END {label}-----");
-        let mut body = String::new();
-        let mut closed = false;
-        for (_, inner) in lines.by_ref() {
-            let inner = inner.trim();
-            if inner == end_marker {
-                closed = true;
-                break;
-            }
-            if inner.starts_with("-----") {
-                break;
-            }
-            body.push_str(inner);
-        }
-        if !closed {
-            return Err(PemProblem::Malformed(format!(
-                "the {label} block starting on line {} has no matching END line",
-                line_no + 1
-            )));
-        }
-        if !matches!(
-            label,
-            "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE"
-        ) {
+    for (index, block) in blocks.iter().enumerate() {
+        let label = block.tag();
+        if !CERTIFICATE_LABELS.contains(&label) {
             continue;
         }
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body.as_bytes())
-            .map_err(|_| {
-                PemProblem::Malformed(format!(
-                    "the {label} block starting on line {} is not valid base64",
-                    line_no + 1
-                ))
-            })?;
-        let cert_len = der_sequence_len(&der).ok_or_else(|| {
+        let at = starts
+            .get(index)
+            .filter(|start| start.label == label)
+            .map_or_else(String::new, |start| {
+                format!(" starting on line {}", start.line)
+            });
+        let der = block.contents();
+        let cert = first_der_sequence(der).ok_or_else(|| {
             PemProblem::Malformed(format!(
-                "the {label} block starting on line {} does not hold a DER certificate",
-                line_no + 1
+                "the {label} block{at} does not hold a DER certificate"
             ))
         })?;
-        if label != "TRUSTED CERTIFICATE" && cert_len != der.len() {
+        if label != "TRUSTED CERTIFICATE" && cert.len() != der.len() {
             return Err(PemProblem::Malformed(format!(
-                "the {label} block starting on line {} has trailing bytes after the certificate",
-                line_no + 1
+                "the {label} block{at} has trailing bytes after the certificate"
             )));
         }
-        certs.push(der[..cert_len].to_vec());
+        certs.push(cert.to_vec());
     }
     if certs.is_empty() {
         return Err(PemProblem::NoCertificates);
@@ -136,25 +122,73 @@ pub fn parse_pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PemProblem> 
     Ok(certs)
 }
 
-/// Total length (header + content) of the DER SEQUENCE at the start of `der`.
-pub(super) fn der_sequence_len(der: &[u8]) -> Option<usize> {
-    if der.first() != Some(&0x30) {
+/// The complete DER SEQUENCE (header and content) at the start of `der`, as
+/// read by the `der` crate; `None` when `der` does not start with one.
+pub(super) fn first_der_sequence(der: &[u8]) -> Option<&[u8]> {
+    use der::{Decode as _, Tagged as _};
+    let (element, rest) = der::AnyRef::from_der_partial(der).ok()?;
+    if element.tag() != der::Tag::Sequence {
         return None;
     }
-    let first_len = *der.get(1)?;
-    let (header, content) = if first_len < 0x80 {
-        (2usize, usize::from(first_len))
-    } else {
-        let count = usize::from(first_len & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
+    der.get(..der.len().checked_sub(rest.len())?)
+}
+
+/// Where a `-----BEGIN <label>-----` line is, for naming a block in messages
+/// (the framing itself is `pem`'s).
+#[derive(Debug)]
+struct BlockStart<'a> {
+    /// Byte offset of the `-----BEGIN ` marker.
+    offset: usize,
+    /// 1-based line number.
+    line: usize,
+    /// The label on the BEGIN line.
+    label: &'a str,
+}
+
+fn block_starts(text: &str) -> Vec<BlockStart<'_>> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("-----BEGIN ") {
+            let label = rest.split("-----").next().unwrap_or_default().trim_end();
+            starts.push(BlockStart {
+                offset: offset + (line.len() - trimmed.len()),
+                line: index + 1,
+                label,
+            });
         }
-        let mut len = 0usize;
-        for i in 0..count {
-            len = (len << 8) | usize::from(*der.get(2 + i)?);
-        }
-        (2 + count, len)
-    };
-    let total = header.checked_add(content)?;
-    (total <= der.len()).then_some(total)
+        offset += line.len();
+    }
+    starts
+}
+
+/// Names the first block among `starts` that `pem` cannot read on its own
+/// (from its BEGIN line up to the next one).
+fn locate_broken_block(text: &str, starts: &[BlockStart<'_>]) -> Option<String> {
+    starts.iter().enumerate().find_map(|(index, start)| {
+        let end = starts.get(index + 1).map_or(text.len(), |next| next.offset);
+        let err = pem::parse(text.get(start.offset..end)?).err()?;
+        Some(format!(
+            "the {} block starting on line {} {}",
+            start.label,
+            start.line,
+            pem_fault(&err)
+        ))
+    })
+}
+
+/// What a `pem` error means, in words that never quote the file (a header
+/// line of a key block could be key material).
+fn pem_fault(err: &pem::PemError) -> &'static str {
+    match err {
+        pem::PemError::MalformedFraming
+        | pem::PemError::MissingEndTag
+        | pem::PemError::MismatchedTags(..) => "has no matching END line",
+        pem::PemError::InvalidData(_) => "is not valid base64",
+        pem::PemError::InvalidHeader(_) => "has a malformed header line",
+        pem::PemError::MissingBeginTag => "has an empty label",
+        pem::PemError::NotUtf8(_) => "is not text",
+        _ => "is not valid PEM",
+    }
 }
