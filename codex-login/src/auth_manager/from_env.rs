@@ -10,8 +10,8 @@ use crate::resolution::{
     resolve_credentials_report,
 };
 use crate::storage::EphemeralAuthStorage;
-use crate::workload_identity::WorkloadIdentityError;
 use crate::workload_identity::RawEnv;
+use crate::workload_identity::WorkloadIdentityError;
 use std::ffi::OsString;
 use std::sync::Arc;
 

@@ -3,7 +3,6 @@
 
 use super::{CODEX_CA_CERTIFICATE_ENV_VAR, HttpClientError, SSL_CERT_FILE_ENV_VAR};
 use crate::environment::EnvLookup;
-use base64::Engine;
 use std::path::PathBuf;
 
 /// Extra trusted roots: the variable that named the bundle, the file, the certificates.
