@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How an [`AuthManager`] is set up.
+/// How an [`AuthManager`](super::AuthManager) is set up.
 #[derive(Clone)]
 pub struct AuthManagerConfig {
     /// `CODEX_HOME`.

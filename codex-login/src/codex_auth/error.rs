@@ -15,7 +15,7 @@ pub const EXTERNAL_TOKENS_MISSING_METADATA_MESSAGE: &str =
 /// field of `tokens` that records the plan the host named.
 pub const EXTERNAL_PLAN_TYPE_FIELD: &str = "chatgpt_plan_type";
 
-/// Why a document or token cannot become a [`CodexAuth`].
+/// Why a document or token cannot become a [`CodexAuth`](super::CodexAuth).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthDataError {

@@ -64,7 +64,7 @@ pub enum BrowserLoginError {
     /// Someone requested `/cancel` (for example a newer login on the same port).
     #[error("Login cancelled")]
     Cancelled,
-    /// The login was stopped through its [`LoginCancelHandle`].
+    /// The login was stopped through its [`LoginCancelHandle`](super::LoginCancelHandle).
     #[error("Login was not completed")]
     NotCompleted,
     /// No callback arrived in time.
