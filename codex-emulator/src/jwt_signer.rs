@@ -2,9 +2,7 @@
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::{
-    KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
-};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -15,6 +13,8 @@ use crate::error::EmulatorError;
 /// A freshly generated RSA-2048 key with its key id and public JWK.
 pub(crate) struct JwtSigner {
     key: KeyPair,
+    /// The same public key for jsonwebtoken's verifier.
+    decoding: jsonwebtoken::DecodingKey,
     kid: String,
     jwk: Value,
 }
@@ -43,15 +43,23 @@ impl JwtSigner {
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>()
         );
+        let (n, e) = (URL_SAFE_NO_PAD.encode(&n), URL_SAFE_NO_PAD.encode(&e));
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e)
+            .map_err(|_| EmulatorError::KeyGeneration)?;
         let jwk = json!({
             "kty": "RSA",
             "kid": kid,
             "use": "sig",
             "alg": "RS256",
-            "n": URL_SAFE_NO_PAD.encode(&n),
-            "e": URL_SAFE_NO_PAD.encode(&e),
+            "n": n,
+            "e": e,
         });
-        Ok(Self { key, kid, jwk })
+        Ok(Self {
+            key,
+            decoding,
+            kid,
+            jwk,
+        })
     }
 
     /// The key id placed in JWT headers and the JWKS.
@@ -100,25 +108,44 @@ impl JwtSigner {
     /// The claims of a compact RS256 JWT whose signature verifies with this key; `None` for
     /// anything else (bad shape, other algorithm, wrong key, tampered payload).
     pub(crate) fn verify(&self, token: &str) -> Option<Value> {
-        let mut parts = token.split('.');
-        let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-        if header.get("alg").and_then(Value::as_str) != Some("RS256") {
-            return None;
-        }
-        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-        let public =
-            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, self.key.public_key().as_ref());
-        let signing_input = &token[..header_len(token)?];
-        public.verify(signing_input.as_bytes(), &signature).ok()?;
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+        // jsonwebtoken checks the shape, the RS256 header and the signature; the claims
+        // (`exp`, `aud`, ...) are each route's business, as before.
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<Value>(token, &self.decoding, &validation)
+            .ok()
+            .map(|data| data.claims)
     }
 }
 
-/// The length of `header.payload` in a compact JWT.
-fn header_len(token: &str) -> Option<usize> {
-    token.rfind('.')
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_accepts_its_own_tokens_and_nothing_else() {
+        let signer = JwtSigner::generate().expect("key");
+        let other = JwtSigner::generate().expect("key");
+        let claims = json!({"sub": "user-1", "exp": 1});
+        let token = signer.sign(&claims);
+        assert_eq!(
+            signer.verify(&token),
+            Some(claims.clone()),
+            "expired is the route's call"
+        );
+        assert_eq!(other.verify(&token), None, "another key");
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(json!({"sub": "user-2", "exp": 1}).to_string());
+        assert_eq!(signer.verify(&parts.join(".")), None, "tampered payload");
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({"alg": "none"}).to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        assert_eq!(signer.verify(&unsigned), None, "alg none");
+        assert_eq!(signer.verify(&format!("{token}.extra")), None, "four parts");
+        assert_eq!(signer.verify("not a jwt"), None);
+    }
 }
