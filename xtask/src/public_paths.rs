@@ -25,12 +25,22 @@ pub const MAX_PATH_SEGMENTS: usize = 3;
 pub type PublicPaths = BTreeMap<String, Vec<String>>;
 
 /// Runs `cargo rustdoc --output-format json` for `krate`'s library and parses it.
+///
+/// It builds in its own target directory (`<target>/public-paths`): with
+/// `RUSTC_BOOTSTRAP=1` cargo rebuilds the dependencies' metadata, which in the
+/// shared directory would replace artifacts a running `cargo test` (whose
+/// doc tests link against them) still uses.
 pub fn rustdoc_json(root: &Path, target: &Path, krate: &str) -> anyhow::Result<Value> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target = target.join("public-paths");
     let output = std::process::Command::new(cargo)
         .current_dir(root)
         .env("RUSTC_BOOTSTRAP", "1")
-        .args(["rustdoc", "--locked", "--lib", "-p", krate, "--"])
+        .env_remove("RUSTDOCFLAGS")
+        .arg("rustdoc")
+        .arg("--target-dir")
+        .arg(&target)
+        .args(["--locked", "--lib", "-p", krate, "--"])
         .args(["-Z", "unstable-options", "--output-format", "json"])
         .output()?;
     if !output.status.success() {
