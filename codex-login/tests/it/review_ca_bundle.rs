@@ -53,3 +53,27 @@ fn review_a_long_form_length_is_still_read() {
         "25e3845 cut the SEQUENCE from its header"
     );
 }
+
+/// A BEGIN line without its closing dashes, followed on the same line by key material (a
+/// hand-edited or flattened key file): 25e3845 did not take the line for a BEGIN line and
+/// skipped it. Now the text after `-----BEGIN ` is taken as the block's label and quoted in
+/// the error, which `HttpClientError` puts in front of every command: the key leaks to
+/// stderr.
+#[test]
+fn review_a_malformed_begin_line_is_never_quoted() {
+    let secret = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCSECRETKEYMATERIAL";
+    let text = format!(
+        "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n\
+         -----BEGIN PRIVATE KEY {secret}\nAAAA\n-----END PRIVATE KEY-----\n"
+    );
+    let parsed = parse_pem_certificates(text.as_bytes());
+    assert!(
+        !format!("{parsed:?}").contains(secret),
+        "the key material is quoted: {parsed:?}"
+    );
+    assert_eq!(
+        parsed,
+        Ok(vec![EMPTY_SEQUENCE.to_vec()]),
+        "25e3845 skipped the line"
+    );
+}
