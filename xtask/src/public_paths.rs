@@ -219,6 +219,30 @@ mod tests {
         );
     }
 
+    /// Review of issue 16, FAILING on purpose: an item of another crate re-exported twice is
+    /// keyed by the `source` text of each `pub use`, not by its rustdoc id, so the same item
+    /// re-exported through two spellings of its path (`ext::S` and `ext::inner::S`) at two
+    /// facades passes as two items at one path each.
+    #[test]
+    fn review_an_extern_item_re_exported_under_two_spellings_is_one_item() {
+        let doc = json!({
+            "root": 0,
+            "index": {
+                "0": {"name": "k", "inner": {"module": {"items": [1, 2]}}},
+                "1": {"name": "a", "inner": {"module": {"items": [3]}}},
+                "2": {"name": "b", "inner": {"module": {"items": [4]}}},
+                "3": {"name": null, "inner": {"use": {"source": "ext::S", "name": "S", "id": 99, "is_glob": false}}},
+                "4": {"name": null, "inner": {"use": {"source": "ext::inner::S", "name": "S", "id": 99, "is_glob": false}}}
+            }
+        });
+        let paths = public_paths(&doc).expect("walk");
+        assert_eq!(
+            problems(&paths),
+            ["one item at 2 paths: k::a::S, k::b::S"],
+            "{paths:?}"
+        );
+    }
+
     #[test]
     fn one_path_per_item_passes() {
         let mut doc = sample();

@@ -495,6 +495,40 @@ mod tests {
         assert_eq!(own_module_globs(linux_tests).len(), 1);
     }
 
+    /// Review of issue 16, FAILING on purpose: the scan stops at the first test-only
+    /// `#[cfg(...)]` line of a file, so an out-of-line `#[cfg(test)] mod tests;` declared
+    /// with the other modules at the top hides every non-test glob import below it.
+    #[test]
+    fn review_globs_after_an_early_test_module_declaration_are_found() {
+        let early = "mod a;\n#[cfg(test)]\nmod tests;\n\nuse super::*;\n\nfn f() {}\n";
+        let lines: Vec<usize> = own_module_globs(early)
+            .into_iter()
+            .map(|(line, _)| line)
+            .collect();
+        assert_eq!(lines, [5], "`use super::*;` on line 5 is not test code");
+    }
+
+    /// Review of issue 16, FAILING on purpose: any `#[cfg(...)]` line containing "test"
+    /// (here a feature named `test-support`) ends the scan of the file.
+    #[test]
+    fn review_a_test_named_feature_does_not_end_the_glob_scan() {
+        let feature = "#[cfg(feature = \"test-support\")]\npub fn helper() {}\nuse super::*;\n";
+        assert_eq!(
+            own_module_globs(feature).len(),
+            1,
+            "line 3 is not test code"
+        );
+    }
+
+    /// Review of issue 16, FAILING on purpose: only statements starting with `use ` are read,
+    /// so `pub(crate) use super::*;` / `pub(super) use super::*;` (a glob of the parent that
+    /// also makes everything visible) pass the rule.
+    #[test]
+    fn review_a_restricted_visibility_glob_of_the_parent_is_found() {
+        assert_eq!(own_module_globs("pub(crate) use super::*;\n").len(), 1);
+        assert_eq!(own_module_globs("pub(super) use super::*;\n").len(), 1);
+    }
+
     #[test]
     fn reads_grouped_paths_and_skips_comments() {
         let code = "use crate::{exit, term::{self, Style}};\n// see crate::docs\nuse crate::a::B; // crate::c\n";

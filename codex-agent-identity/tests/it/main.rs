@@ -7,4 +7,5 @@ mod emulator_flow;
 mod jwt_verification;
 mod official_cli_interop;
 mod registration_retry;
+mod review_jwt_header;
 mod vectors;

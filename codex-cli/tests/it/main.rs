@@ -40,3 +40,4 @@ mod cli_workload_identity_differential;
 mod reliability_hostile_files;
 mod reliability_hostile_servers;
 mod reliability_secrets;
+mod review_chain_env_vars;

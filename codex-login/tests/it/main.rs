@@ -16,6 +16,7 @@ mod flow_support;
 mod hostile_support;
 mod probe;
 mod reliability_support;
+mod review_ca_bundle;
 
 mod agent_chatgpt_opt_in;
 mod agent_jwt_login;
