@@ -562,13 +562,16 @@ mod tests {
             malformed("-----BEGIN CERTIFICATE-----\nMAAwAA==\n-----END CERTIFICATE-----\n"),
             "the CERTIFICATE block starting on line 1 has trailing bytes after the certificate"
         );
-        // A key block's header line is never quoted.
-        let key = malformed(
-            "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n\nAAAA\n-----END PRIVATE KEY-----\n",
+        // A key block is skipped unread, and its label is never quoted.
+        assert_eq!(
+            parse_pem_certificates(
+                b"-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n\n!!\n-----END PRIVATE KEY-----\n"
+            ),
+            Err(PemProblem::NoCertificates)
         );
         assert_eq!(
-            key,
-            "the PRIVATE KEY block starting on line 1 has a malformed header line"
+            malformed("-----BEGIN SECRETLABEL-----\nAAAA\n"),
+            "a block starting on line 1 has no matching END line"
         );
         assert!(matches!(
             parse_pem_certificates(&[0xff, 0xfe]),

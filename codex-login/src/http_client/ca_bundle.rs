@@ -67,50 +67,78 @@ pub enum PemProblem {
 const CERTIFICATE_LABELS: [&str; 3] = ["CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE"];
 
 /// Extracts the DER bytes of every `CERTIFICATE`, `TRUSTED CERTIFICATE` and
-/// `X509 CERTIFICATE` block of a PEM bundle; other well-formed blocks are
-/// skipped, a broken block of any label is an error.
+/// `X509 CERTIFICATE` block of a PEM bundle; other blocks are skipped unread.
 ///
-/// The PEM framing and base64 are the `pem` crate's (`pem::parse_many`); the
-/// certificate's extent inside a block is read from its DER header by the
-/// RustCrypto `der` crate. For `TRUSTED CERTIFICATE` (OpenSSL's form with
-/// trust settings appended) only the certificate itself is kept.
+/// The framing is read line by line here, because the `pem` crate reads a
+/// bundle differently from every TLS tool: it takes the lines before a blank
+/// line inside a block for RFC 1421 headers and fails the whole bundle on one
+/// broken block of any label (a damaged key next to good certificates).
+/// Base64 is the `base64` crate's and the certificate's extent inside a block
+/// is read from its DER header by the RustCrypto `der` crate. For `TRUSTED
+/// CERTIFICATE` (OpenSSL's form with trust settings appended) only the
+/// certificate itself is kept. Errors name a block by its line and, when it is
+/// a certificate label, by that label; nothing else from the file is quoted
+/// (a malformed line of a key block could be key material).
 pub fn parse_pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PemProblem> {
+    use base64::Engine as _;
     let text = std::str::from_utf8(bytes)
         .map_err(|_| PemProblem::Malformed("the file is not text (invalid UTF-8)".to_owned()))?;
-    let starts = block_starts(text);
-    let blocks = pem::parse_many(text).map_err(|err| {
-        PemProblem::Malformed(
-            locate_broken_block(text, &starts)
-                .unwrap_or_else(|| format!("the file is not valid PEM ({})", pem_fault(&err))),
-        )
-    })?;
-    // `parse_many` stops quietly at a last BEGIN line that no END line follows.
-    if starts.len() > blocks.len()
-        && let Some(problem) = locate_broken_block(text, &starts[blocks.len()..])
-    {
-        return Err(PemProblem::Malformed(problem));
-    }
     let mut certs = Vec::new();
-    for (index, block) in blocks.iter().enumerate() {
-        let label = block.tag();
+    let mut lines = text.lines().enumerate();
+    while let Some((line_no, line)) = lines.next() {
+        let Some(label) = line
+            .trim()
+            .strip_prefix("-----BEGIN ")
+            .and_then(|rest| rest.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let named = if CERTIFICATE_LABELS.contains(&label) {
+            format!("the {label} block")
+        } else {
+            "a block".to_owned()
+        };
+        let end_marker = format!("-----END {label}-----");
+        let mut body = String::new();
+        let mut closed = false;
+        for (_, inner) in lines.by_ref() {
+            let inner = inner.trim();
+            if inner == end_marker {
+                closed = true;
+                break;
+            }
+            if inner.starts_with("-----") {
+                break;
+            }
+            body.push_str(inner);
+        }
+        if !closed {
+            return Err(PemProblem::Malformed(format!(
+                "{named} starting on line {} has no matching END line",
+                line_no + 1
+            )));
+        }
         if !CERTIFICATE_LABELS.contains(&label) {
             continue;
         }
-        let at = starts
-            .get(index)
-            .filter(|start| start.label == label)
-            .map_or_else(String::new, |start| {
-                format!(" starting on line {}", start.line)
-            });
-        let der = block.contents();
-        let cert = first_der_sequence(der).ok_or_else(|| {
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body.as_bytes())
+            .map_err(|_| {
+                PemProblem::Malformed(format!(
+                    "{named} starting on line {} is not valid base64",
+                    line_no + 1
+                ))
+            })?;
+        let cert = first_der_sequence(&der).ok_or_else(|| {
             PemProblem::Malformed(format!(
-                "the {label} block{at} does not hold a DER certificate"
+                "{named} starting on line {} does not hold a DER certificate",
+                line_no + 1
             ))
         })?;
         if label != "TRUSTED CERTIFICATE" && cert.len() != der.len() {
             return Err(PemProblem::Malformed(format!(
-                "the {label} block{at} has trailing bytes after the certificate"
+                "{named} starting on line {} has trailing bytes after the certificate",
+                line_no + 1
             )));
         }
         certs.push(cert.to_vec());
@@ -130,64 +158,4 @@ pub(super) fn first_der_sequence(der: &[u8]) -> Option<&[u8]> {
         return None;
     }
     der.get(..der.len().checked_sub(rest.len())?)
-}
-
-/// Where a `-----BEGIN <label>-----` line is, for naming a block in messages
-/// (the framing itself is `pem`'s).
-#[derive(Debug)]
-struct BlockStart<'a> {
-    /// Byte offset of the `-----BEGIN ` marker.
-    offset: usize,
-    /// 1-based line number.
-    line: usize,
-    /// The label on the BEGIN line.
-    label: &'a str,
-}
-
-fn block_starts(text: &str) -> Vec<BlockStart<'_>> {
-    let mut starts = Vec::new();
-    let mut offset = 0;
-    for (index, line) in text.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix("-----BEGIN ") {
-            let label = rest.split("-----").next().unwrap_or_default().trim_end();
-            starts.push(BlockStart {
-                offset: offset + (line.len() - trimmed.len()),
-                line: index + 1,
-                label,
-            });
-        }
-        offset += line.len();
-    }
-    starts
-}
-
-/// Names the first block among `starts` that `pem` cannot read on its own
-/// (from its BEGIN line up to the next one).
-fn locate_broken_block(text: &str, starts: &[BlockStart<'_>]) -> Option<String> {
-    starts.iter().enumerate().find_map(|(index, start)| {
-        let end = starts.get(index + 1).map_or(text.len(), |next| next.offset);
-        let err = pem::parse(text.get(start.offset..end)?).err()?;
-        Some(format!(
-            "the {} block starting on line {} {}",
-            start.label,
-            start.line,
-            pem_fault(&err)
-        ))
-    })
-}
-
-/// What a `pem` error means, in words that never quote the file (a header
-/// line of a key block could be key material).
-fn pem_fault(err: &pem::PemError) -> &'static str {
-    match err {
-        pem::PemError::MalformedFraming
-        | pem::PemError::MissingEndTag
-        | pem::PemError::MismatchedTags(..) => "has no matching END line",
-        pem::PemError::InvalidData(_) => "is not valid base64",
-        pem::PemError::InvalidHeader(_) => "has a malformed header line",
-        pem::PemError::MissingBeginTag => "has an empty label",
-        pem::PemError::NotUtf8(_) => "is not text",
-        _ => "is not valid PEM",
-    }
 }

@@ -1,6 +1,6 @@
 //! Review of issue 16 (the CA bundle is now read by the `pem` crate): bundles 25e3845 read and
-//! the pem-based reader refuses. These tests FAIL on purpose at the reviewed commit; each says
-//! what 25e3845 returned.
+//! the pem-based reader refuses. They failed at the reviewed commit and pass since the framing
+//! is read line by line again; each says what 25e3845 returned.
 
 use codex_login::http_client::parse_pem_certificates;
 
@@ -40,17 +40,18 @@ fn review_a_broken_key_block_next_to_a_certificate_is_still_skipped() {
     );
 }
 
-/// 25e3845 read the certificate's extent with its own DER length reader, which took a long-form
-/// length for a short content (`30 81 01 00`, its own unit test `der_lengths` asserted
-/// `Some(4)`) and handed the bytes to the TLS stack. The `der` crate refuses non-canonical
-/// lengths, so the bundle now fails at parse time ("does not hold a DER certificate").
+/// 25e3845 read the certificate's extent with its own DER length reader, which took a
+/// non-canonical long-form length (`30 81 01 00`) and handed the bytes to the TLS stack,
+/// whose strict DER reader (webpki) refuses it anyway. The `der` crate refuses it at parse
+/// time, with the block named: kept on purpose.
 #[test]
-fn review_a_long_form_length_is_still_read() {
+fn review_a_non_canonical_der_length_is_refused_when_read() {
     let text = "-----BEGIN CERTIFICATE-----\nMIEBAA==\n-----END CERTIFICATE-----\n";
     assert_eq!(
         parse_pem_certificates(text.as_bytes()),
-        Ok(vec![vec![0x30, 0x81, 0x01, 0x00]]),
-        "25e3845 cut the SEQUENCE from its header"
+        Err(codex_login::http_client::PemProblem::Malformed(
+            "the CERTIFICATE block starting on line 1 does not hold a DER certificate".to_owned()
+        ))
     );
 }
 
