@@ -295,11 +295,16 @@ pub const CREDENTIAL_CHAIN: [ChainSource; 5] = [
     ChainSource::ConfiguredStore,
 ];
 
-/// Every environment variable that makes a source of the chain load
-/// credentials, in precedence order (the workload identity selectors first).
+/// Every environment variable that holds a credential itself, in precedence
+/// order: what `doctor` lists and what `profile list` reports as overriding a
+/// profile. The workload identity selectors (`OPENAI_FEDERATION_RULE_ID`,
+/// `OPENAI_IDENTITY_TOKEN_FILE`) are not among them: they name a federation
+/// setup, which wins or fails on its own and is never shadowed
+/// (`ChainSource::WorkloadIdentity.env_vars()` lists them).
 pub fn credential_env_vars() -> impl Iterator<Item = &'static str> {
     CREDENTIAL_CHAIN
         .into_iter()
+        .filter(|source| *source != ChainSource::WorkloadIdentity)
         .flat_map(|source| source.env_vars().iter().copied())
 }
 
@@ -557,14 +562,16 @@ mod tests {
         assert_eq!(
             credential_env_vars().collect::<Vec<_>>(),
             [
-                RULE_ID_ENV_VAR,
-                TOKEN_FILE_ENV_VAR,
                 CODEX_API_KEY_ENV_VAR,
                 CODEX_ACCESS_TOKEN_ENV_VAR,
                 CODEX_AGENT_IDENTITY_ENV_VAR
             ]
         );
         assert_eq!(CREDENTIAL_CHAIN[0], ChainSource::WorkloadIdentity);
+        assert_eq!(
+            ChainSource::WorkloadIdentity.env_vars(),
+            [RULE_ID_ENV_VAR, TOKEN_FILE_ENV_VAR]
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::Path;
 pub const MAX_PATH_SEGMENTS: usize = 3;
 
 /// Every public path of each public item, keyed by the item (its rustdoc id,
-/// or `extern:<path>` for an item of another crate re-exported here).
+/// or `extern:<id>` for an item of another crate re-exported here).
 pub type PublicPaths = BTreeMap<String, Vec<String>>;
 
 /// Runs `cargo rustdoc --output-format json` for `krate`'s library and parses it.
@@ -126,12 +126,21 @@ fn walk(
                     }
                 }
                 None => {
-                    let source = reexport
-                        .get("source")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?");
+                    // An item of another crate: keyed by its rustdoc id (which
+                    // `paths` resolves), so two spellings of its path are one
+                    // item; by the `source` text only when rustdoc gives no id.
+                    let key = match id_key(reexport.get("id")) {
+                        Some(id) => format!("extern:{id}"),
+                        None => format!(
+                            "extern:{}",
+                            reexport
+                                .get("source")
+                                .and_then(Value::as_str)
+                                .unwrap_or("?")
+                        ),
+                    };
                     paths
-                        .entry(format!("extern:{source}"))
+                        .entry(key)
                         .or_default()
                         .push(format!("{prefix}::{name}"));
                 }
@@ -219,7 +228,7 @@ mod tests {
         );
     }
 
-    /// Review of issue 16, FAILING on purpose: an item of another crate re-exported twice is
+    /// Review of issue 16 (failed before the fix): an item of another crate re-exported twice is
     /// keyed by the `source` text of each `pub use`, not by its rustdoc id, so the same item
     /// re-exported through two spellings of its path (`ext::S` and `ext::inner::S`) at two
     /// facades passes as two items at one path each.

@@ -296,21 +296,41 @@ fn glob_import_files(src: &Path) -> anyhow::Result<Vec<(String, usize, String)>>
     Ok(found)
 }
 
-/// The private `use` statements of `code` before its first test-only
-/// `#[cfg(...)]` (`#[cfg(test)]`, `#[cfg(all(test, ...))]`) that glob-import one of the crate's own modules (a path from `super`,
-/// `self` or `crate` with a `*`), with their 1-based line. A textual scan:
-/// comments are dropped line by line, a statement runs to its `;`.
-/// `pub use` re-exports are not this rule's business.
+/// The private or restricted-visibility `use` statements of `code` (`use`,
+/// `pub(crate) use`, `pub(super) use`, ...) that glob-import one of the
+/// crate's own modules (a path from `super`, `self` or `crate` with a `*`),
+/// with their 1-based line, outside test-only items. A textual scan: comments
+/// are dropped line by line, a statement runs to its `;`, and the item after a
+/// test-only attribute (`#[cfg(test)]`, `#[cfg(all(test, ...))]`; not a
+/// feature whose name contains "test", not `not(test)`) is skipped: a
+/// `mod tests;` declaration up to its `;`, a `mod tests { ... }` block up to
+/// its closing brace. `pub use` re-exports are not this rule's business.
 pub fn own_module_globs(code: &str) -> Vec<(usize, String)> {
-    let test_only = |line: &str| {
-        let line = line.trim_start();
-        line.starts_with("#[cfg(") && line.contains("test") && !line.contains("not(test")
-    };
     let mut found = Vec::new();
     let mut statement: Option<(usize, String)> = None;
-    for (index, line) in code.lines().take_while(|line| !test_only(line)).enumerate() {
-        let line = line.split("//").next().unwrap_or_default().trim();
-        if statement.is_none() && line.starts_with("use ") {
+    // After a test-only attribute: skipping the next item, with its brace depth
+    // so far and whether it has opened a brace yet.
+    let mut skipping: Option<(i64, bool)> = None;
+    for (index, raw) in code.lines().enumerate() {
+        let line = raw.split("//").next().unwrap_or_default().trim();
+        if let Some((depth, braced)) = skipping.as_mut() {
+            if !*braced && line.starts_with("#[") {
+                continue;
+            }
+            let opened = line.matches('{').count() as i64;
+            let closed = line.matches('}').count() as i64;
+            *depth += opened - closed;
+            *braced |= opened > 0;
+            if (*braced && *depth <= 0) || (!*braced && line.ends_with(';')) {
+                skipping = None;
+            }
+            continue;
+        }
+        if statement.is_none() && is_test_only_attribute(line) {
+            skipping = Some((0, false));
+            continue;
+        }
+        if statement.is_none() && private_use_statement(line) {
             statement = Some((index + 1, String::new()));
         }
         let Some((start, text)) = statement.as_mut() else {
@@ -321,7 +341,10 @@ pub fn own_module_globs(code: &str) -> Vec<(usize, String)> {
         }
         text.push_str(line);
         if text.ends_with(';') {
-            let path = text.trim_start_matches("use ").trim_start();
+            let path = text
+                .split_once("use ")
+                .map_or("", |(_, path)| path)
+                .trim_start();
             let own = ["super::", "self::", "crate::"]
                 .iter()
                 .any(|root| path.starts_with(root));
@@ -332,6 +355,36 @@ pub fn own_module_globs(code: &str) -> Vec<(usize, String)> {
         }
     }
     found
+}
+
+/// `use ...` or `pub(<restriction>) use ...`, not a plain `pub use` re-export.
+fn private_use_statement(line: &str) -> bool {
+    if line.starts_with("use ") {
+        return true;
+    }
+    line.strip_prefix("pub(")
+        .and_then(|rest| rest.split_once(')'))
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with("use "))
+}
+
+/// `#[cfg(...)]` whose predicate names `test` (outside string literals, so a
+/// feature named `test-support` does not count) and is not `not(test)`.
+fn is_test_only_attribute(line: &str) -> bool {
+    let Some(predicate) = line.strip_prefix("#[cfg(") else {
+        return false;
+    };
+    let mut outside_strings = String::new();
+    for (index, part) in predicate.split('"').enumerate() {
+        if index % 2 == 0 {
+            outside_strings.push_str(part);
+            outside_strings.push(' ');
+        }
+    }
+    let words: Vec<&str> = outside_strings
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty())
+        .collect();
+    words.contains(&"test") && !outside_strings.replace(' ', "").contains("not(test")
 }
 
 /// The first cycle between top-level modules of the crate in `src`, if any.
@@ -495,7 +548,7 @@ mod tests {
         assert_eq!(own_module_globs(linux_tests).len(), 1);
     }
 
-    /// Review of issue 16, FAILING on purpose: the scan stops at the first test-only
+    /// Review of issue 16 (failed before the fix): the scan stops at the first test-only
     /// `#[cfg(...)]` line of a file, so an out-of-line `#[cfg(test)] mod tests;` declared
     /// with the other modules at the top hides every non-test glob import below it.
     #[test]
@@ -508,7 +561,7 @@ mod tests {
         assert_eq!(lines, [5], "`use super::*;` on line 5 is not test code");
     }
 
-    /// Review of issue 16, FAILING on purpose: any `#[cfg(...)]` line containing "test"
+    /// Review of issue 16 (failed before the fix): any `#[cfg(...)]` line containing "test"
     /// (here a feature named `test-support`) ends the scan of the file.
     #[test]
     fn review_a_test_named_feature_does_not_end_the_glob_scan() {
@@ -520,13 +573,23 @@ mod tests {
         );
     }
 
-    /// Review of issue 16, FAILING on purpose: only statements starting with `use ` are read,
+    /// Review of issue 16 (failed before the fix): only statements starting with `use ` are read,
     /// so `pub(crate) use super::*;` / `pub(super) use super::*;` (a glob of the parent that
     /// also makes everything visible) pass the rule.
     #[test]
     fn review_a_restricted_visibility_glob_of_the_parent_is_found() {
         assert_eq!(own_module_globs("pub(crate) use super::*;\n").len(), 1);
         assert_eq!(own_module_globs("pub(super) use super::*;\n").len(), 1);
+    }
+
+    #[test]
+    fn a_test_only_method_ends_where_its_braces_close() {
+        let code = "impl A {\n    #[cfg(test)]\n    fn f(&self) -> u8 {\n        1\n    }\n}\nuse super::*;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+        let lines: Vec<usize> = own_module_globs(code)
+            .into_iter()
+            .map(|(line, _)| line)
+            .collect();
+        assert_eq!(lines, [7]);
     }
 
     #[test]

@@ -9,13 +9,12 @@ use codex_login::codex_auth::CodexAuth;
 use codex_login::config::CodexConfig;
 use codex_login::environment::EnvLookup;
 use codex_login::resolution::{
-    CODEX_API_KEY_ENV_VAR, ChainSource, CredentialSource, Resolution, ResolveError, ResolveOptions,
+    CODEX_API_KEY_ENV_VAR, CredentialSource, Resolution, ResolveError, ResolveOptions,
     WorkloadIdentityInputs, credential_env_vars, resolve_credentials_report,
 };
 use codex_login::storage::{
     AuthStorage, CredentialStoreMode, KeyringAuthStorage, OsKeyring, storage_for_mode,
 };
-use codex_login::workload_identity::{RULE_ID_ENV_VAR, TOKEN_FILE_ENV_VAR};
 use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,12 +56,9 @@ pub fn credentials(config: &CodexConfig, env: EnvLookup<'_>) -> Check {
         let shown = match (&value, name) {
             (None, _) => "not set".to_owned(),
             (Some(key), CODEX_API_KEY_ENV_VAR) => format!("API key {}", mask_api_key(key)),
-            (Some(rule), RULE_ID_ENV_VAR) => format!("workload identity rule {}", rule.trim()),
-            (Some(path), TOKEN_FILE_ENV_VAR) => format!("workload identity token file {path}"),
             (Some(jwt), _) => format!("agent identity JWT ({} characters)", jwt.len()),
         };
-        // The workload identity selectors are the winner (or the error) when set, never shadowed.
-        if value.is_some() && !ChainSource::WorkloadIdentity.env_vars().contains(&name) {
+        if value.is_some() {
             present.push(format!("env:{name}"));
         }
         check = check.detail(format!("env {name}"), shown);
