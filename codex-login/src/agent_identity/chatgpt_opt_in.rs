@@ -217,7 +217,7 @@ fn binding_for(auth: &CodexAuth) -> Option<ChatGptIdentityBinding> {
         email: non_empty(auth.email()),
         plan_type: auth
             .plan_type()
-            .map(|plan| plan.raw().to_owned())
+            .map(|plan| plan.as_wire_str().to_owned())
             .unwrap_or_default(),
         fedramp: auth.is_fedramp_account(),
         access_token: auth.bearer_token()?.clone(),
