@@ -46,6 +46,6 @@ pub use registration::{
     Abom, AgentRegistrationRequest, RegistrationClient, RegistrationError, RegistrationOperation,
     TaskRegistrationBody,
 };
-pub use retry::RetryPolicy;
+pub use retry::RegistrationRetryPolicy;
 pub use stored::StoredAgentIdentity;
 pub use token::AgentIdentityJwt;

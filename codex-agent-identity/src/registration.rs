@@ -7,7 +7,7 @@ use crate::endpoints::{
 use crate::ids::{AgentRuntimeId, IdError, TaskId};
 use crate::key::sealed_task_id::SealedTaskIdError;
 use crate::key::{AgentKey, AgentPublicKey, KeyError, SignatureError};
-use crate::retry::RetryPolicy;
+use crate::retry::RegistrationRetryPolicy;
 use chrono::{DateTime, Utc};
 use codex_auth_provider::bounded_body::{BodyReadError, MAX_AUTH_RESPONSE_BYTES, read_capped_text};
 use codex_auth_provider::{AuthProvider as _, BearerAuth, SecretString, SentSecrets};
@@ -208,7 +208,7 @@ pub(crate) fn task_registration_message(runtime: &AgentRuntimeId, timestamp: &st
 pub struct RegistrationClient {
     http: reqwest::Client,
     authapi_base_url: String,
-    retry: RetryPolicy,
+    retry: RegistrationRetryPolicy,
     timeout_override: Option<Duration>,
 }
 
@@ -229,13 +229,13 @@ impl RegistrationClient {
         Ok(Self {
             http: http.clone(),
             authapi_base_url: trim_base(authapi_base_url).to_owned(),
-            retry: RetryPolicy::default(),
+            retry: RegistrationRetryPolicy::default(),
             timeout_override: None,
         })
     }
 
     /// Replaces the retry policy (default: 3 attempts, 250 ms doubling backoff).
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+    pub fn with_retry_policy(mut self, retry: RegistrationRetryPolicy) -> Self {
         self.retry = retry;
         self
     }

@@ -1,11 +1,17 @@
 //! How often and how patiently registration calls are retried.
+//!
+//! Not `codex_backend_client::RetryPolicy`, and deliberately not shared with
+//! it (issue 16): registration retries 429, every 5xx and transport failures,
+//! jitters its backoff, and *clamps* a long `Retry-After` to `max_backoff`
+//! and keeps retrying; the backend client retries only `GET`s after 429/503,
+//! without jitter, and *gives up* when `Retry-After` exceeds its `max_wait`.
 
 use rand::Rng as _;
 use std::time::Duration;
 
 /// Bounded retries with exponential backoff for HTTP 429, 5xx and transport failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct RegistrationRetryPolicy {
     /// Attempts in total, including the first (at least one is always made).
     pub max_attempts: u32,
     /// Wait before the second attempt; doubled for each later one.
@@ -14,7 +20,7 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for RegistrationRetryPolicy {
     fn default() -> Self {
         Self {
             max_attempts: 3,
@@ -24,7 +30,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl RegistrationRetryPolicy {
     /// A policy that never waits, for tests.
     pub fn immediate(max_attempts: u32) -> Self {
         Self {
@@ -64,7 +70,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let policy = RetryPolicy {
+        let policy = RegistrationRetryPolicy {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(300),
@@ -79,6 +85,6 @@ mod tests {
             policy.backoff(1, Some(Duration::from_secs(60))),
             Duration::from_millis(300)
         );
-        assert_eq!(RetryPolicy::immediate(0).attempts(), 1);
+        assert_eq!(RegistrationRetryPolicy::immediate(0).attempts(), 1);
     }
 }

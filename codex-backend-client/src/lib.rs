@@ -44,6 +44,7 @@ mod client;
 mod error;
 mod error_response;
 mod null_default;
+mod plan;
 mod profile;
 mod retry;
 mod routes;
@@ -60,6 +61,7 @@ pub use base_url::PathStyle;
 pub use client::{BackendClient, BackendClientBuilder, TaskDetailsWithBody};
 pub use error::{AuthRecovery, BackendError, HttpFailure};
 pub use error_response::ERROR_BODY_LIMIT;
+pub use plan::PlanType;
 pub use profile::{DailyUsageBucket, Profile, ProfileStats};
 pub use retry::RetryPolicy;
 pub use task_details::{
@@ -71,7 +73,7 @@ pub use usage::rate_limits::{
     CreditsSnapshot, RateLimitReachedKind, RateLimitSnapshot, RateLimitWindow, SpendControlSnapshot,
 };
 pub use usage::{
-    AdditionalRateLimit, CreditDetails, PlanType, RateLimitDetails, RateLimitReachedType,
+    AdditionalRateLimit, CreditDetails, RateLimitDetails, RateLimitReachedType,
     RateLimitWindowDetails, ResetCreditsSummary, SpendControlDetails, SpendLimitDetails,
     UsagePayload,
 };

@@ -6,8 +6,8 @@
 pub(crate) mod rate_limits;
 
 use crate::null_default::null_as_default;
-use serde::{Deserialize, Deserializer};
-use std::fmt;
+use crate::plan::PlanType;
+use serde::Deserialize;
 
 /// The whole usage response.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -153,136 +153,9 @@ pub struct ResetCreditsSummary {
     pub available_count: Option<i64>,
 }
 
-/// A ChatGPT plan. Unknown or internal plans keep their wire string in [`PlanType::Unknown`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PlanType {
-    /// `free`.
-    Free,
-    /// `go`.
-    Go,
-    /// `plus`.
-    Plus,
-    /// `pro`.
-    Pro,
-    /// `pro_lite`.
-    ProLite,
-    /// `pro_max`.
-    ProMax,
-    /// `team`.
-    Team,
-    /// `business`.
-    Business,
-    /// `self_serve_business_prolite`.
-    SelfServeBusinessProLite,
-    /// `self_serve_business_usage_based`.
-    SelfServeBusinessUsageBased,
-    /// `enterprise`.
-    Enterprise,
-    /// `ent26`.
-    Ent26,
-    /// `enterprise_cbp_automation`.
-    EnterpriseCbpAutomation,
-    /// `enterprise_cbp_usage_based`.
-    EnterpriseCbpUsageBased,
-    /// `edu` or `education`.
-    Edu,
-    /// `edu_plus`.
-    EduPlus,
-    /// `edu_pro`.
-    EduPro,
-    /// Any other plan (including `guest`, `free_workspace`, `quorum`, `k12`), with its wire string.
-    Unknown(String),
-}
-
-impl PlanType {
-    /// Maps a wire string to a plan; unrecognised strings become [`PlanType::Unknown`].
-    pub fn from_wire(raw: &str) -> Self {
-        match raw {
-            "free" => Self::Free,
-            "go" => Self::Go,
-            "plus" => Self::Plus,
-            "pro" => Self::Pro,
-            "pro_lite" | "prolite" => Self::ProLite,
-            "pro_max" | "promax" => Self::ProMax,
-            "team" => Self::Team,
-            "business" => Self::Business,
-            "self_serve_business_prolite" => Self::SelfServeBusinessProLite,
-            "self_serve_business_usage_based" => Self::SelfServeBusinessUsageBased,
-            "enterprise" => Self::Enterprise,
-            "ent26" => Self::Ent26,
-            "enterprise_cbp_automation" => Self::EnterpriseCbpAutomation,
-            "enterprise_cbp_usage_based" => Self::EnterpriseCbpUsageBased,
-            "edu" | "education" => Self::Edu,
-            "edu_plus" => Self::EduPlus,
-            "edu_pro" => Self::EduPro,
-            other => Self::Unknown(other.to_owned()),
-        }
-    }
-
-    /// The canonical wire string (`edu` for both spellings of education).
-    pub fn as_wire_str(&self) -> &str {
-        match self {
-            Self::Free => "free",
-            Self::Go => "go",
-            Self::Plus => "plus",
-            Self::Pro => "pro",
-            Self::ProLite => "pro_lite",
-            Self::ProMax => "pro_max",
-            Self::Team => "team",
-            Self::Business => "business",
-            Self::SelfServeBusinessProLite => "self_serve_business_prolite",
-            Self::SelfServeBusinessUsageBased => "self_serve_business_usage_based",
-            Self::Enterprise => "enterprise",
-            Self::Ent26 => "ent26",
-            Self::EnterpriseCbpAutomation => "enterprise_cbp_automation",
-            Self::EnterpriseCbpUsageBased => "enterprise_cbp_usage_based",
-            Self::Edu => "edu",
-            Self::EduPlus => "edu_plus",
-            Self::EduPro => "edu_pro",
-            Self::Unknown(raw) => raw,
-        }
-    }
-
-    /// Whether this is a plan the client recognises.
-    pub fn is_known(&self) -> bool {
-        !matches!(self, Self::Unknown(_))
-    }
-}
-
-impl fmt::Display for PlanType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_wire_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for PlanType {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Ok(Self::from_wire(&raw))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plan_types_map_from_wire() {
-        assert_eq!(PlanType::from_wire("plus"), PlanType::Plus);
-        assert_eq!(PlanType::from_wire("education"), PlanType::Edu);
-        assert_eq!(PlanType::from_wire("edu"), PlanType::Edu);
-        assert_eq!(PlanType::from_wire("ent26"), PlanType::Ent26);
-        assert_eq!(
-            PlanType::from_wire("self_serve_business_prolite"),
-            PlanType::SelfServeBusinessProLite
-        );
-        assert_eq!(
-            PlanType::from_wire("guest"),
-            PlanType::Unknown("guest".into())
-        );
-        assert!(!PlanType::from_wire("k12").is_known());
-    }
 
     #[test]
     fn null_and_absent_fields_decode_alike() {

@@ -345,7 +345,7 @@ fn report_json(auth: &CodexAuth, source: &CredentialSource, usage: Option<&Value
         "auth_mode": auth_mode_name(auth.auth_mode()),
         "source": source.to_string(),
         "email": auth.email(),
-        "plan_type": auth.plan_type().map(|plan| plan.raw().to_owned()),
+        "plan_type": auth.plan_type().map(|plan| plan.as_wire_str().to_owned()),
         "account_id": auth.account_id(),
         "user_id": auth.chatgpt_user_id(),
         "fedramp": auth.is_fedramp_account(),

@@ -42,7 +42,7 @@ pub use guard_errors::{ForeignIdentityError, GuardError, RefreshNotSaved, SpentT
 
 pub use backend::BackendClientError;
 pub use config::AuthManagerConfig;
-pub use errors::{LogoutError, RefreshOutcome, RefreshTokenError};
+pub use errors::{RefreshOutcome, RefreshTokenError};
 pub use from_env::FromEnvError;
 pub use recovery::NO_MORE_RECOVERY_STEPS_MESSAGE;
 pub use refresh_window::{access_token_lifetime, proactive_refresh_window};
@@ -58,16 +58,14 @@ pub use crate::refresh_failure_record::{
 use crate::agent_identity::AgentIdentityOptions;
 use crate::auth_dot_json::AuthDotJson;
 use crate::auth_dot_json::AuthMode;
-use crate::auth_lock::AuthFileLock;
 use crate::clock::Clock;
 use crate::codex_auth::CodexAuth;
 use crate::environment::SharedEnv;
 use crate::http_client::HttpClientFactory;
+use crate::logout_core::{ClearedStores, LogoutError, clear_stores};
 use crate::refresh::RefreshReason;
 use crate::resolution::{CredentialSource, ResolveOptions, ResolvedAuth, resolve_credentials};
-use crate::storage::{
-    AuthStorage, CredentialStoreMode, EphemeralAuthStorage, SharedAuthStorage, StorageError,
-};
+use crate::storage::{CredentialStoreMode, EphemeralAuthStorage, SharedAuthStorage, StorageError};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use codex_agent_identity::TaskId;
 use codex_auth_provider::SecretString;
@@ -351,20 +349,30 @@ impl AuthManager {
         .await
     }
 
-    /// Removes the credentials from the in-memory store and the configured
-    /// store (under the cross-process lock, so a refresh in flight cannot
-    /// write them back), then reloads. Returns whether anything was removed.
+    /// Removes the credentials from every store (ephemeral, configured, and
+    /// `auth.json` when the configured store is another; under the
+    /// cross-process lock, so a refresh in flight cannot write them back),
+    /// then reloads. Returns whether anything was removed. Revoking the tokens
+    /// at the issuer as well is `flows::logout_manager_with_revoke`; both go
+    /// through the same clearing step as `codex logout`.
     pub async fn logout(&self) -> Result<bool, LogoutError> {
+        self.clear_stored_login()
+            .await
+            .map(|cleared| cleared.removed)
+    }
+
+    /// Logout's clearing step on this manager's store, holding the refresh
+    /// gate; reloads afterwards whether or not it succeeded.
+    pub(crate) async fn clear_stored_login(&self) -> Result<ClearedStores, LogoutError> {
         let _gate = self.refresh_gate.lock().await;
-        let lock = AuthFileLock::acquire(&self.codex_home, self.lock_wait).await?;
-        let removed_ephemeral = EphemeralAuthStorage::new(&self.codex_home).delete()?;
-        let storage = Arc::clone(&self.storage);
-        let removed = run_blocking(move || storage.delete()).await?;
-        drop(lock);
-        self.agent_fallback
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let result =
+            clear_stores(&self.codex_home, Arc::clone(&self.storage), self.lock_wait).await;
+        if result.is_ok() {
+            self.agent_fallback
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+        }
         self.reload().await;
-        Ok(removed_ephemeral || removed)
+        result
     }
 
     /// The remembered permanent failure for `auth`'s refresh token, if any.

@@ -98,6 +98,7 @@ mod auth_lock;
 mod bounded_file;
 mod endpoints;
 mod issuer_guard;
+mod logout_core;
 mod personal_access_token;
 mod refresh_failure_record;
 mod restrictions;

@@ -167,7 +167,7 @@ pub(crate) async fn fetch_personal_access_token_metadata(
         email: parsed.email.filter(|email| !email.is_empty()),
         chatgpt_user_id: parsed.chatgpt_user_id,
         chatgpt_account_id: parsed.chatgpt_account_id,
-        plan_type: PlanType::from_raw(&parsed.chatgpt_plan_type),
+        plan_type: PlanType::from_wire(&parsed.chatgpt_plan_type),
         is_fedramp: parsed.chatgpt_account_is_fedramp,
     })
 }

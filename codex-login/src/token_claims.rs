@@ -73,110 +73,8 @@ fn claim_timestamp(claims: &Map<String, Value>, key: &str) -> Option<DateTime<Ut
     DateTime::from_timestamp(seconds, 0)
 }
 
-/// ChatGPT plans, with upstream's raw spellings and display names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PlanType {
-    /// `free`.
-    Free,
-    /// `go`.
-    Go,
-    /// `plus`.
-    Plus,
-    /// `pro`.
-    Pro,
-    /// `prolite`.
-    ProLite,
-    /// `team`.
-    Team,
-    /// `self_serve_business_usage_based`.
-    SelfServeBusinessUsageBased,
-    /// `business`.
-    Business,
-    /// `enterprise_cbp_usage_based`.
-    EnterpriseCbpUsageBased,
-    /// `enterprise` (alias `hc`).
-    Enterprise,
-    /// `edu` (alias `education`).
-    Edu,
-    /// Anything else, kept as given (empty when the claim is missing).
-    Unknown(String),
-}
-
-impl PlanType {
-    /// Maps a raw plan string, case-insensitively; unknown strings are kept.
-    pub fn from_raw(raw: &str) -> Self {
-        match raw.to_ascii_lowercase().as_str() {
-            "free" => Self::Free,
-            "go" => Self::Go,
-            "plus" => Self::Plus,
-            "pro" => Self::Pro,
-            "prolite" => Self::ProLite,
-            "team" => Self::Team,
-            "self_serve_business_usage_based" => Self::SelfServeBusinessUsageBased,
-            "business" => Self::Business,
-            "enterprise_cbp_usage_based" => Self::EnterpriseCbpUsageBased,
-            "enterprise" | "hc" => Self::Enterprise,
-            "edu" | "education" => Self::Edu,
-            _ => Self::Unknown(raw.to_owned()),
-        }
-    }
-
-    /// The canonical raw spelling (`pro`, `enterprise`, ...), or the unknown text.
-    pub fn raw(&self) -> &str {
-        match self {
-            Self::Free => "free",
-            Self::Go => "go",
-            Self::Plus => "plus",
-            Self::Pro => "pro",
-            Self::ProLite => "prolite",
-            Self::Team => "team",
-            Self::SelfServeBusinessUsageBased => "self_serve_business_usage_based",
-            Self::Business => "business",
-            Self::EnterpriseCbpUsageBased => "enterprise_cbp_usage_based",
-            Self::Enterprise => "enterprise",
-            Self::Edu => "edu",
-            Self::Unknown(raw) => raw,
-        }
-    }
-
-    /// The name shown to people (`Pro Lite`, `Enterprise CBP Usage Based`, ...).
-    pub fn display_name(&self) -> &str {
-        match self {
-            Self::Free => "Free",
-            Self::Go => "Go",
-            Self::Plus => "Plus",
-            Self::Pro => "Pro",
-            Self::ProLite => "Pro Lite",
-            Self::Team => "Team",
-            Self::SelfServeBusinessUsageBased => "Self Serve Business Usage Based",
-            Self::Business => "Business",
-            Self::EnterpriseCbpUsageBased => "Enterprise CBP Usage Based",
-            Self::Enterprise => "Enterprise",
-            Self::Edu => "Edu",
-            Self::Unknown(raw) => raw,
-        }
-    }
-
-    /// Whether the plan is a workspace (team-like) plan.
-    pub fn is_workspace(&self) -> bool {
-        matches!(
-            self,
-            Self::Team
-                | Self::SelfServeBusinessUsageBased
-                | Self::Business
-                | Self::EnterpriseCbpUsageBased
-                | Self::Enterprise
-                | Self::Edu
-        )
-    }
-}
-
-impl fmt::Display for PlanType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.display_name())
-    }
-}
+/// The ChatGPT plan type, shared with the backend client's usage payload.
+pub use codex_backend_client::PlanType;
 
 /// The claims Codex reads from an id token (or from an access token used as
 /// one). Missing claims are `None`/`false`.
@@ -234,7 +132,7 @@ impl IdTokenClaims {
             .unwrap_or(&empty);
         Self {
             email,
-            plan_type: text(auth, "chatgpt_plan_type").map(|raw| PlanType::from_raw(&raw)),
+            plan_type: text(auth, "chatgpt_plan_type").map(|raw| PlanType::from_wire(&raw)),
             chatgpt_user_id: text(auth, "chatgpt_user_id").or_else(|| text(auth, "user_id")),
             chatgpt_account_id: text(auth, "chatgpt_account_id"),
             is_fedramp: flag(auth, "chatgpt_account_is_fedramp"),
@@ -301,7 +199,7 @@ impl AgentIdentityClaims {
             account_id: text("account_id"),
             chatgpt_user_id: text("chatgpt_user_id"),
             email: text("email"),
-            plan_type: text("plan_type").map(|raw| PlanType::from_raw(&raw)),
+            plan_type: text("plan_type").map(|raw| PlanType::from_wire(&raw)),
             is_fedramp: claims
                 .get("chatgpt_account_is_fedramp")
                 .and_then(Value::as_bool)
@@ -371,28 +269,5 @@ mod tests {
             IdTokenClaims::parse("a.bnVsbA.c"),
             Err(JwtDecodeError::Json)
         );
-    }
-
-    #[test]
-    fn plan_types_map_like_upstream() {
-        assert_eq!(PlanType::from_raw("PRO"), PlanType::Pro);
-        assert_eq!(PlanType::from_raw("hc"), PlanType::Enterprise);
-        assert_eq!(PlanType::from_raw("education"), PlanType::Edu);
-        assert_eq!(
-            PlanType::from_raw("self_serve_business_usage_based").display_name(),
-            "Self Serve Business Usage Based"
-        );
-        assert_eq!(
-            PlanType::from_raw("enterprise_cbp_usage_based").display_name(),
-            "Enterprise CBP Usage Based"
-        );
-        assert!(PlanType::Business.is_workspace());
-        assert!(!PlanType::Pro.is_workspace());
-        assert_eq!(
-            PlanType::from_raw("mystery"),
-            PlanType::Unknown("mystery".into())
-        );
-        assert_eq!(PlanType::ProLite.display_name(), "Pro Lite");
-        assert_eq!(PlanType::Go.raw(), "go");
     }
 }

@@ -137,7 +137,7 @@ pub fn id_token_claims(data: &[u8]) {
         assert_eq!(claims.expires_at, jwt_expiry(text), "two expiries");
         if let Some(plan) = &claims.plan_type {
             assert_eq!(
-                &PlanType::from_raw(plan.raw()),
+                &PlanType::from_wire(plan.as_wire_str()),
                 plan,
                 "plan does not round-trip"
             );

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use codex_agent_identity::{
     Abom, AgentKey, AgentRegistrationRequest, AgentRuntimeId, ChatGptIdentityBinding,
     RegistrationClient, RegistrationError, RegistrationFailureCache, RegistrationOperation,
-    RetryPolicy, TaskRegistrationBody, ensure_chatgpt_agent_identity,
+    RegistrationRetryPolicy, TaskRegistrationBody, ensure_chatgpt_agent_identity,
 };
 use codex_auth_provider::SecretString;
 use std::time::Duration;
@@ -44,7 +44,7 @@ fn client(server: &MockServer) -> RegistrationClient {
         &format!("{}/api/accounts/", server.uri()),
     )
     .unwrap()
-    .with_retry_policy(RetryPolicy {
+    .with_retry_policy(RegistrationRetryPolicy {
         max_attempts: 3,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
@@ -235,7 +235,7 @@ async fn timeouts_are_retried_then_reported() {
         .await;
     let key = AgentKey::generate().unwrap();
     let err = client(&server)
-        .with_retry_policy(RetryPolicy::immediate(2))
+        .with_retry_policy(RegistrationRetryPolicy::immediate(2))
         .with_request_timeout(Duration::from_millis(200))
         .register_agent(&token(), false, &registration_request(&key))
         .await
@@ -258,7 +258,7 @@ async fn connection_refused_is_retried_then_unavailable() {
     let key = AgentKey::generate().unwrap();
     let err = RegistrationClient::new(&reqwest::Client::new(), &base)
         .unwrap()
-        .with_retry_policy(RetryPolicy::immediate(2))
+        .with_retry_policy(RegistrationRetryPolicy::immediate(2))
         .register_agent(&token(), false, &registration_request(&key))
         .await
         .unwrap_err();

@@ -1,8 +1,8 @@
 //! Rate-limit snapshots: the usage payload mapped into one record per limit.
 
+use crate::plan::PlanType;
 use crate::usage::{
-    CreditDetails, PlanType, RateLimitDetails, RateLimitWindowDetails, SpendControlDetails,
-    UsagePayload,
+    CreditDetails, RateLimitDetails, RateLimitWindowDetails, SpendControlDetails, UsagePayload,
 };
 
 /// The id of the main Codex rate-limit snapshot.

@@ -16,7 +16,7 @@ use crate::codex_auth::same_identity;
 use crate::storage::{SharedAuthStorage, StorageError};
 use codex_agent_identity::{
     Abom, AgentAssertionAuth, AgentIdentityRecord, ChatGptIdentityBinding, RegistrationClient,
-    RegistrationError, RegistrationFailureCache, RetryPolicy, TaskId,
+    RegistrationError, RegistrationFailureCache, RegistrationRetryPolicy, TaskId,
     ensure_chatgpt_agent_identity,
 };
 use std::path::Path;
@@ -33,7 +33,7 @@ pub(crate) struct BootstrapContext<'a> {
     /// Who is registering.
     pub(crate) abom: Abom,
     /// Registration retries.
-    pub(crate) retry: RetryPolicy,
+    pub(crate) retry: RegistrationRetryPolicy,
     /// Remembered failures (per account, user and AuthAPI base).
     pub(crate) failures: &'a RegistrationFailureCache,
     /// The store the login lives in.
@@ -217,7 +217,7 @@ fn binding_for(auth: &CodexAuth) -> Option<ChatGptIdentityBinding> {
         email: non_empty(auth.email()),
         plan_type: auth
             .plan_type()
-            .map(|plan| plan.raw().to_owned())
+            .map(|plan| plan.as_wire_str().to_owned())
             .unwrap_or_default(),
         fedramp: auth.is_fedramp_account(),
         access_token: auth.bearer_token()?.clone(),

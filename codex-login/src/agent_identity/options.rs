@@ -1,7 +1,7 @@
 //! How an [`crate::auth_manager::AuthManager`] verifies and registers agent identities.
 
 use crate::config::DEFAULT_CHATGPT_BASE_URL;
-use codex_agent_identity::{RegistrationFailureCache, RetryPolicy};
+use codex_agent_identity::{RegistrationFailureCache, RegistrationRetryPolicy};
 use std::fmt;
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ pub struct AgentIdentityOptions {
     /// The session source for the ABOM (`cli`, `vscode`, `exec`, ...).
     pub session_source: String,
     /// Retries of agent and task registration (default: 3 attempts with backoff).
-    pub retry: RetryPolicy,
+    pub retry: RegistrationRetryPolicy,
     /// Where failed ChatGPT bootstraps are remembered; `None` uses the
     /// process-wide cache (one hour per account, user and AuthAPI base).
     pub failure_cache: Option<Arc<RegistrationFailureCache>>,
@@ -37,7 +37,7 @@ impl Default for AgentIdentityOptions {
             authapi_base_url: None,
             jwks_base_url: None,
             session_source: DEFAULT_SESSION_SOURCE.to_owned(),
-            retry: RetryPolicy::default(),
+            retry: RegistrationRetryPolicy::default(),
             failure_cache: None,
         }
     }

@@ -6,7 +6,7 @@ use super::error::AgentIdentityError;
 use crate::codex_auth::CodexAuth;
 use crate::endpoints::AgentIdentityEndpoints;
 use codex_agent_identity::{
-    AgentIdentityJwt, AgentKey, AgentRuntimeId, RegistrationClient, RetryPolicy, TaskId,
+    AgentIdentityJwt, AgentKey, AgentRuntimeId, RegistrationClient, RegistrationRetryPolicy, TaskId,
 };
 
 /// An agent identity whose JWT (if any) verified and whose key parses.
@@ -63,7 +63,7 @@ pub(crate) async fn register_run_task(
     verified: &VerifiedIdentity,
     http: &reqwest::Client,
     endpoints: &AgentIdentityEndpoints,
-    retry: RetryPolicy,
+    retry: RegistrationRetryPolicy,
 ) -> Result<TaskId, AgentIdentityError> {
     let client =
         RegistrationClient::new(http, &endpoints.authapi_base_url)?.with_retry_policy(retry);

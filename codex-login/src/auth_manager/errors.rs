@@ -1,4 +1,4 @@
-//! The errors and outcomes of refresh and logout.
+//! The errors and outcomes of refresh (logout's error is `flows::LogoutError`).
 
 use super::guard_errors::GuardError;
 use crate::agent_identity::AgentIdentityError;
@@ -145,16 +145,4 @@ pub enum RefreshOutcome {
     Adopted,
     /// Nothing needed doing (the credentials were fresh).
     NotNeeded,
-}
-
-/// Why logout could not finish.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LogoutError {
-    /// The cross-process lock could not be taken.
-    #[error(transparent)]
-    Lock(#[from] AuthLockError),
-    /// A store could not be cleared.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
 }

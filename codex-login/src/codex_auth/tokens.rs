@@ -87,7 +87,7 @@ pub(super) fn apply_external_metadata(parsed: &mut ChatgptTokens, stored: &Store
         .extra
         .get(EXTERNAL_PLAN_TYPE_FIELD)
         .and_then(serde_json::Value::as_str)
-        .map(PlanType::from_raw);
+        .map(PlanType::from_wire);
     parsed.id_token.plan_type = Some(
         supplied
             .or_else(|| parsed.id_token.plan_type.clone())
@@ -133,7 +133,7 @@ pub(super) fn agent_identity_from_record(
         account_id: non_blank(&record.account_id).or_else(|| non_blank(&record.workspace_id)),
         chatgpt_user_id: non_blank(&record.chatgpt_user_id),
         email: non_blank(&record.email),
-        plan_type: non_blank(&record.plan_type).map(|raw| PlanType::from_raw(&raw)),
+        plan_type: non_blank(&record.plan_type).map(|raw| PlanType::from_wire(&raw)),
         is_fedramp: record.chatgpt_account_is_fedramp.unwrap_or(false),
         task_id: non_blank(&record.task_id).or_else(|| non_blank(&record.background_task_id)),
         jwt: None,

@@ -13,16 +13,16 @@ use url::Url;
 use super::error_text::error_chain;
 use super::token_endpoint::parse_token_endpoint_error;
 use crate::auth_dot_json::{AuthDotJson, AuthMode};
-use crate::auth_lock::{AuthFileLock, AuthLockError, DEFAULT_LOCK_WAIT};
+use crate::auth_lock::DEFAULT_LOCK_WAIT;
 use crate::auth_manager::AuthManager;
 use crate::config::CodexConfig;
 use crate::http_client::{ClientOptions, HttpClientFactory, ensure_credential_safe_url};
 use crate::issuer_guard::{ForeignIssuerError, TokenUse, ensure_minting_issuer, minting_issuer};
+pub use crate::logout_core::LogoutError;
+use crate::logout_core::{ClearedStores, clear_stores};
 use crate::refresh::{CLIENT_ID, DEFAULT_ISSUER};
 use crate::secret_scrub::{SentSecrets, read_error_body};
-use crate::storage::{
-    CredentialStoreMode, SharedAuthStorage, StorageError, storage_for_mode, stores_to_clear,
-};
+use crate::storage::{CredentialStoreMode, SharedAuthStorage, storage_for_mode};
 
 pub(crate) use crate::endpoints::revoke_endpoint;
 /// How long a revoke request may take.
@@ -150,21 +150,6 @@ pub struct LogoutOutcome {
     pub revocation: Revocation,
 }
 
-/// Why local credentials could not be removed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LogoutError {
-    /// The cross-process lock could not be taken; nothing was removed.
-    #[error(transparent)]
-    Lock(#[from] AuthLockError),
-    /// A store could not be cleared (the others were still cleared).
-    #[error("could not remove stored credentials: {0}")]
-    Storage(#[from] StorageError),
-    /// The blocking storage task did not finish.
-    #[error("the credential store task failed: {0}")]
-    Task(String),
-}
-
 /// A token to revoke and its kind.
 pub(crate) struct RevocationTarget {
     pub token: SecretString,
@@ -211,52 +196,13 @@ pub(crate) fn revocation_target(document: &AuthDotJson) -> Result<RevocationTarg
     Err("the stored ChatGPT login has empty tokens".to_owned())
 }
 
-/// Reads the stored login and clears every store, all while holding `auth.json.lock`.
-/// Returns the token to revoke (or why there is none) and whether anything was removed.
-async fn clear_stores(
-    options: &LogoutOptions,
-) -> Result<(Result<RevocationTarget, String>, bool), LogoutError> {
-    let lock = AuthFileLock::acquire(&options.codex_home, options.lock_wait).await?;
-    let configured = options
-        .storage
-        .clone()
-        .unwrap_or_else(|| storage_for_mode(&options.codex_home, options.store_mode));
-    let stores = stores_to_clear(&options.codex_home, configured);
-    let result = tokio::task::spawn_blocking(move || {
-        let mut target = Err("not logged in".to_owned());
-        for store in &stores {
-            match store.load() {
-                Ok(Some(document)) => {
-                    target = revocation_target(&document);
-                    break;
-                }
-                Ok(None) => {}
-                Err(err) => {
-                    target = Err(format!("the stored credentials could not be read ({err})"));
-                    break;
-                }
-            }
-        }
-        let mut removed = false;
-        let mut first_error = None;
-        for store in &stores {
-            match store.delete() {
-                Ok(was_there) => removed |= was_there,
-                Err(err) => {
-                    warn!(error = %err, "could not clear a credential store during logout");
-                    first_error.get_or_insert(err);
-                }
-            }
-        }
-        match first_error {
-            Some(err) => Err(LogoutError::Storage(err)),
-            None => Ok((target, removed)),
-        }
-    })
-    .await
-    .map_err(|err| LogoutError::Task(err.to_string()))?;
-    drop(lock);
-    result
+/// The token the cleared login should be revoked with, or why there is none.
+fn target_of(previous: Result<Option<AuthDotJson>, String>) -> Result<RevocationTarget, String> {
+    match previous {
+        Ok(Some(document)) => revocation_target(&document),
+        Ok(None) => Err("not logged in".to_owned()),
+        Err(reason) => Err(reason),
+    }
 }
 
 /// Sends the logout's revoke request.
@@ -329,8 +275,30 @@ pub(crate) async fn send_revocation(
 /// then revokes its refresh token (else access token) at the issuer with a 10 s timeout. A
 /// revocation failure is reported in the outcome and never keeps credentials on disk.
 pub async fn logout_with_revoke(options: &LogoutOptions) -> Result<LogoutOutcome, LogoutError> {
-    let (target, removed) = clear_stores(options).await?;
-    let revocation = match target {
+    let configured = options
+        .storage
+        .clone()
+        .unwrap_or_else(|| storage_for_mode(&options.codex_home, options.store_mode));
+    let cleared = clear_stores(&options.codex_home, configured, options.lock_wait).await?;
+    Ok(revoke_cleared(options, cleared).await)
+}
+
+/// [`logout_with_revoke`] on the manager's store (`options`' home, store and lock wait are
+/// replaced by the manager's): the same clearing step as `AuthManager::logout`, holding the
+/// manager's refresh gate and reloading it, then the revocation.
+pub async fn logout_manager_with_revoke(
+    manager: &AuthManager,
+    options: LogoutOptions,
+) -> Result<LogoutOutcome, LogoutError> {
+    let cleared = manager.clear_stored_login().await?;
+    Ok(revoke_cleared(&options, cleared).await)
+}
+
+/// The second half of every logout: revoke what was cleared (a failure is reported in the
+/// outcome, never an error: the local credentials are gone anyway).
+async fn revoke_cleared(options: &LogoutOptions, cleared: ClearedStores) -> LogoutOutcome {
+    let removed = cleared.removed;
+    let revocation = match target_of(cleared.previous) {
         Ok(target) => revoke(options, &target).await,
         Err(reason) => Revocation::NotAttempted(reason),
     };
@@ -343,24 +311,10 @@ pub async fn logout_with_revoke(options: &LogoutOptions) -> Result<LogoutOutcome
         }
         other => info!(removed, revocation = %other, "logged out"),
     }
-    Ok(LogoutOutcome {
+    LogoutOutcome {
         removed,
         revocation,
-    })
-}
-
-/// [`logout_with_revoke`] on the manager's store, then reloads the manager so its cached
-/// snapshot is gone too.
-pub async fn logout_manager_with_revoke(
-    manager: &AuthManager,
-    mut options: LogoutOptions,
-) -> Result<LogoutOutcome, LogoutError> {
-    options.codex_home = manager.codex_home().to_path_buf();
-    options.store_mode = manager.store_mode();
-    options.storage = Some(manager.storage().clone());
-    let outcome = logout_with_revoke(&options).await;
-    manager.reload().await;
-    outcome
+    }
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ async fn unauthorized_recovery_reports_mode_and_step_names() {
     let manager = core_support::manager(external_home.path(), &emu);
     let resolved = manager.resolved_cached().unwrap();
     assert_eq!(resolved.source.to_string(), "ephemeral");
-    assert_eq!(resolved.auth.account_plan_type().raw(), "business");
+    assert_eq!(resolved.auth.account_plan_type().as_wire_str(), "business");
     let recovery = manager.unauthorized_recovery();
     assert_eq!(recovery.mode_name(), "external");
     assert_eq!(recovery.unavailable_reason(), "no_external_auth");

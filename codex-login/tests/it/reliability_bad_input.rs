@@ -15,7 +15,7 @@ use crate::reliability_support;
 
 use codex_agent_identity::{
     Abom, AgentIdentityJwt, AgentKey, AgentRegistrationRequest, RegistrationClient,
-    RegistrationError, RetryPolicy as RegistrationRetry,
+    RegistrationError, RegistrationRetryPolicy as RegistrationRetry,
 };
 use codex_auth_provider::SecretString;
 use codex_backend_client::{BackendClient, BackendError, RetryPolicy as BackendRetry};

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use codex_agent_identity::{RegistrationFailureCache, RetryPolicy};
+use codex_agent_identity::{RegistrationFailureCache, RegistrationRetryPolicy};
 use codex_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, IssueTokens, IssuedTokens, SeedAccount,
 };
@@ -64,7 +64,7 @@ pub fn manager_config_with_env(
     config.http = Some(http());
     config.agent_identity.chatgpt_base_url = emulator.urls().chatgpt_base_url.clone();
     config.agent_identity.authapi_base_url = Some(emulator.urls().authapi_base_url.clone());
-    config.agent_identity.retry = RetryPolicy::immediate(3);
+    config.agent_identity.retry = RegistrationRetryPolicy::immediate(3);
     config.agent_identity.failure_cache = Some(Arc::new(RegistrationFailureCache::new()));
     config
 }
