@@ -151,37 +151,39 @@ async fn register_new_agent(
     let runtime = client
         .register_agent(&binding.access_token, binding.fedramp, &request)
         .await?;
-    let record = AgentIdentityRecord {
-        agent_runtime_id: runtime.as_str().to_owned(),
-        agent_private_key: key.to_pkcs8_base64(),
-        account_id: binding.account_id.clone(),
-        chatgpt_user_id: binding.chatgpt_user_id.clone(),
-        email: binding.email.clone(),
-        plan_type: binding.plan_type.clone(),
-        chatgpt_account_is_fedramp: binding.fedramp,
-        task_id: None,
-        registered_at: Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
-        extra: serde_json::Map::new(),
-    };
+    let mut record = AgentIdentityRecord::current(
+        runtime.as_str(),
+        key.to_pkcs8_base64(),
+        &binding.account_id,
+        &binding.chatgpt_user_id,
+        binding.email.as_deref(),
+        &binding.plan_type,
+        binding.fedramp,
+    );
+    record.registered_at = Some(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true));
     Ok((record, key, runtime))
 }
 
 /// Copies email, plan and FedRAMP flag from the login; true if anything changed.
 fn refresh_profile(record: &mut AgentIdentityRecord, binding: &ChatGptIdentityBinding) -> bool {
     let before = (
-        record.email.clone(),
-        record.plan_type.clone(),
-        record.chatgpt_account_is_fedramp,
+        record.email().map(str::to_owned),
+        record.plan_type.clone().unwrap_or_default(),
+        record.is_fedramp(),
     );
-    record.email = binding.email.clone();
-    record.plan_type = binding.plan_type.clone();
-    record.chatgpt_account_is_fedramp = binding.fedramp;
-    before
-        != (
-            record.email.clone(),
-            record.plan_type.clone(),
-            record.chatgpt_account_is_fedramp,
-        )
+    let after = (
+        binding.email.clone(),
+        binding.plan_type.clone(),
+        binding.fedramp,
+    );
+    // A reused record is bound to this account and user; write every field
+    // the current generation has, as the official CLI does.
+    record.account_id = Some(binding.account_id.clone());
+    record.chatgpt_user_id = Some(binding.chatgpt_user_id.clone());
+    record.email = Some(binding.email.clone().unwrap_or_default());
+    record.plan_type = Some(binding.plan_type.clone());
+    record.chatgpt_account_is_fedramp = Some(binding.fedramp);
+    before != after
 }
 
 fn assertion_auth(

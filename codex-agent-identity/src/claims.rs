@@ -45,18 +45,17 @@ impl AgentIdentityClaims {
 
     /// The persisted record for this identity, with `task_id` once one is registered.
     pub fn to_record(&self, task_id: Option<&TaskId>) -> AgentIdentityRecord {
-        AgentIdentityRecord {
-            agent_runtime_id: self.agent_runtime_id.as_str().to_owned(),
-            agent_private_key: self.agent_private_key.clone(),
-            account_id: self.account_id.clone(),
-            chatgpt_user_id: self.chatgpt_user_id.clone(),
-            email: self.email.clone(),
-            plan_type: self.plan_type.clone(),
-            chatgpt_account_is_fedramp: self.chatgpt_account_is_fedramp,
-            task_id: task_id.map(|task| task.as_str().to_owned()),
-            registered_at: None,
-            extra: serde_json::Map::new(),
-        }
+        let mut record = AgentIdentityRecord::current(
+            self.agent_runtime_id.as_str(),
+            self.agent_private_key.clone(),
+            &self.account_id,
+            &self.chatgpt_user_id,
+            self.email.as_deref(),
+            &self.plan_type,
+            self.chatgpt_account_is_fedramp,
+        );
+        record.task_id = task_id.map(|task| task.as_str().to_owned());
+        record
     }
 }
 

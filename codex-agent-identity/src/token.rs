@@ -28,6 +28,11 @@ impl AgentIdentityJwt {
         self.0.expose()
     }
 
+    /// The JWT as a [`SecretString`].
+    pub fn as_secret(&self) -> &SecretString {
+        &self.0
+    }
+
     /// Checks the shape without verifying: three non-empty base64url segments,
     /// the first two JSON objects. Returns the header fields.
     pub fn check_shape(jwt: &str) -> Result<JwtHeader, JwtError> {
@@ -47,6 +52,14 @@ impl AgentIdentityJwt {
         jwt: &str,
     ) -> Result<AgentIdentityClaims, JwtError> {
         JwksCache::global().verify(client, jwks_base_url, jwt).await
+    }
+}
+
+impl From<SecretString> for AgentIdentityJwt {
+    /// Wraps the JWT text exactly as stored (no trimming), so a rewrite of
+    /// `auth.json` keeps it byte for byte.
+    fn from(jwt: SecretString) -> Self {
+        Self(jwt)
     }
 }
 

@@ -14,6 +14,12 @@ pub use problem::AuthJsonProblem;
 use problem::{describe_short_text, opt_string, wrong_type};
 use sections::{agent_record_to_json, parse_agent_record, parse_tokens, tokens_to_json};
 
+/// `agent_identity` (the JWT or a record) and its record form are
+/// `codex-agent-identity`'s model (issue 16): every field optional so any
+/// generation loads, unknown fields kept. This module reads them field by
+/// field so errors never quote a value, and writes them back unchanged.
+pub use codex_agent_identity::{AgentIdentityRecord, StoredAgentIdentity};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use codex_auth_provider::SecretString;
 use serde_json::{Map, Value};
@@ -162,65 +168,6 @@ impl fmt::Debug for StoredTokens {
     }
 }
 
-/// `agent_identity`: the JWT string (current) or a record object.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StoredAgentIdentity {
-    /// The agent identity JWT exactly as given to `login --with-access-token`.
-    Jwt(SecretString),
-    /// A record with the identity's fields.
-    Record(Box<AgentIdentityRecord>),
-}
-
-/// The record form of `agent_identity`. Every field is optional here so any
-/// generation of the record loads and round-trips; which ones are required
-/// is decided when a [`crate::codex_auth::CodexAuth`] is built.
-#[derive(Clone, PartialEq, Default)]
-pub struct AgentIdentityRecord {
-    /// `agent_runtime_id`.
-    pub agent_runtime_id: Option<String>,
-    /// `agent_private_key`: standard base64 of a PKCS#8 Ed25519 key.
-    pub agent_private_key: Option<SecretString>,
-    /// `account_id` (ChatGPT workspace).
-    pub account_id: Option<String>,
-    /// `chatgpt_user_id`.
-    pub chatgpt_user_id: Option<String>,
-    /// `email` (an empty string means none).
-    pub email: Option<String>,
-    /// `plan_type`.
-    pub plan_type: Option<String>,
-    /// `chatgpt_account_is_fedramp`.
-    pub chatgpt_account_is_fedramp: Option<bool>,
-    /// `task_id`.
-    pub task_id: Option<String>,
-    /// `registered_at` (RFC 3339), kept as text.
-    pub registered_at: Option<String>,
-    /// `workspace_id` (oldest record generation).
-    pub workspace_id: Option<String>,
-    /// `background_task_id` (oldest record generation).
-    pub background_task_id: Option<String>,
-    /// Fields this version does not know, kept for the rewrite.
-    pub extra: Map<String, Value>,
-}
-
-impl fmt::Debug for AgentIdentityRecord {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentIdentityRecord")
-            .field("agent_runtime_id", &self.agent_runtime_id)
-            .field("agent_private_key", &self.agent_private_key)
-            .field("account_id", &self.account_id)
-            .field("chatgpt_user_id", &self.chatgpt_user_id)
-            .field("email", &self.email)
-            .field("plan_type", &self.plan_type)
-            .field(
-                "chatgpt_account_is_fedramp",
-                &self.chatgpt_account_is_fedramp,
-            )
-            .field("task_id", &self.task_id)
-            .field("extra_keys", &self.extra.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
 /// The whole `auth.json` document.
 #[derive(Clone, PartialEq, Default)]
 pub struct AuthDotJson {
@@ -315,7 +262,9 @@ impl AuthDotJson {
         };
         let agent_identity = match map.shift_remove("agent_identity") {
             None | Some(Value::Null) => None,
-            Some(Value::String(jwt)) => Some(StoredAgentIdentity::Jwt(SecretString::from(jwt))),
+            Some(Value::String(jwt)) => {
+                Some(StoredAgentIdentity::Jwt(SecretString::from(jwt).into()))
+            }
             Some(Value::Object(record)) => Some(StoredAgentIdentity::Record(Box::new(
                 parse_agent_record(record)?,
             ))),
@@ -418,7 +367,7 @@ impl AuthDotJson {
     pub fn agent_identity_jwt(jwt: SecretString) -> Self {
         Self {
             auth_mode: Some(AuthMode::AgentIdentity),
-            agent_identity: Some(StoredAgentIdentity::Jwt(jwt)),
+            agent_identity: Some(StoredAgentIdentity::Jwt(jwt.into())),
             ..Self::default()
         }
     }

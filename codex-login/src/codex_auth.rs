@@ -203,7 +203,7 @@ impl CodexAuth {
             }
             AuthMode::AgentIdentity => match &document.agent_identity {
                 Some(StoredAgentIdentity::Jwt(jwt)) => {
-                    Credentials::AgentIdentity(agent_identity_from_jwt(jwt.clone())?)
+                    Credentials::AgentIdentity(agent_identity_from_jwt(jwt.as_secret().clone())?)
                 }
                 Some(StoredAgentIdentity::Record(record)) => {
                     Credentials::AgentIdentity(agent_identity_from_record(record)?)

@@ -41,7 +41,7 @@ fn secrets_and_masked(document: &AuthDotJson) -> (Vec<String>, AuthDotJson) {
     match masked.agent_identity.as_mut() {
         Some(StoredAgentIdentity::Jwt(jwt)) => {
             secrets.push(jwt.expose().to_owned());
-            *jwt = stand_in();
+            *jwt = stand_in().into();
         }
         Some(StoredAgentIdentity::Record(record)) => {
             if let Some(key) = record.agent_private_key.as_mut() {

@@ -401,7 +401,7 @@ async fn chatgpt_opt_in_registers_once_reuses_and_is_per_user() {
         for_bob.record.agent_runtime_id,
         first.record.agent_runtime_id
     );
-    assert_eq!(for_bob.record.chatgpt_user_id, "user-emulator-0002");
+    assert_eq!(for_bob.record.user(), Some("user-emulator-0002"));
     assert_eq!(emulator.stats().agent_registrations, 2);
 
     // A stored identity without a task gets one, and keeps its runtime.
@@ -446,7 +446,7 @@ async fn fedramp_accounts_send_the_routing_header() {
     )
     .await
     .unwrap();
-    assert!(identity.record.chatgpt_account_is_fedramp);
+    assert!(identity.record.is_fedramp());
     let headers = identity.auth.auth_headers();
     assert_eq!(headers.get("x-openai-fedramp").unwrap(), "true");
     assert_eq!(usage_status(&emulator, headers).await, 200);

@@ -97,7 +97,7 @@ async fn valid_jwt_verifies_and_yields_the_identity() {
     assert_eq!(verified.key().unwrap().public_key(), agent_key.public_key());
     assert!(!format!("{verified:?}").contains(agent_key.to_pkcs8_base64().expose()));
     let record = verified.to_record(None);
-    assert_eq!(record.agent_runtime_id, "ar_jwt");
+    assert_eq!(record.runtime(), Some("ar_jwt"));
 }
 
 #[tokio::test]

@@ -469,8 +469,8 @@ async fn opt_in_task_exhaustion_still_hands_back_the_new_identity_to_persist() {
     let record = err
         .record_to_persist
         .expect("the new identity is worth keeping");
-    assert_eq!(record.agent_runtime_id, "ar_new");
-    assert_eq!(record.chatgpt_user_id, "alice");
+    assert_eq!(record.runtime(), Some("ar_new"));
+    assert_eq!(record.user(), Some("alice"));
     assert!(record.task_id.is_none());
     assert!(record.key().is_ok());
 }

@@ -7,9 +7,7 @@
 //! and an identity is never written over another account's login.
 
 use super::error::AgentIdentityError;
-use crate::auth_dot_json::{
-    AgentIdentityRecord as StoredRecord, AuthDotJson, AuthMode, StoredAgentIdentity,
-};
+use crate::auth_dot_json::{AuthDotJson, AuthMode, StoredAgentIdentity};
 use crate::auth_lock::AuthFileLock;
 use crate::codex_auth::CodexAuth;
 use crate::codex_auth::same_identity;
@@ -112,7 +110,7 @@ pub(crate) async fn bootstrap_chatgpt_identity(
     {
         Ok(identity) => {
             tracing::info!(
-                agent_runtime_id = %identity.record.agent_runtime_id,
+                agent_runtime_id = %identity.record.agent_runtime_id.as_deref().unwrap_or_default(),
                 reused = identity.reused_identity,
                 "agent identity ready for the ChatGPT login"
             );
@@ -163,7 +161,7 @@ pub(crate) async fn replace_chatgpt_run_task(
     let (Some(binding), Some(mut record)) = (binding_for(&current), stored_record(&current)) else {
         return Ok(None);
     };
-    if record.agent_runtime_id != in_use.agent_runtime_id().as_str()
+    if record.agent_runtime_id.as_deref().unwrap_or_default() != in_use.agent_runtime_id().as_str()
         || !record.matches_binding(&binding.account_id, &binding.chatgpt_user_id)
     {
         return Ok(None);
@@ -227,7 +225,7 @@ fn binding_for(auth: &CodexAuth) -> Option<ChatGptIdentityBinding> {
 /// The record stored beside the tokens, if any.
 fn stored_record(auth: &CodexAuth) -> Option<AgentIdentityRecord> {
     match auth.document()?.agent_identity.as_ref()? {
-        StoredAgentIdentity::Record(record) => Some(AgentIdentityRecord::from(record.as_ref())),
+        StoredAgentIdentity::Record(record) => Some(record.as_ref().clone()),
         StoredAgentIdentity::Jwt(_) => None,
     }
 }
@@ -238,9 +236,9 @@ fn ready_as_stored(
     record: &AgentIdentityRecord,
     binding: &ChatGptIdentityBinding,
 ) -> Option<AgentAssertionAuth> {
-    let same_profile = record.email == binding.email
-        && record.plan_type == binding.plan_type
-        && record.chatgpt_account_is_fedramp == binding.fedramp;
+    let same_profile = record.email() == binding.email.as_deref()
+        && record.plan_type.as_deref().unwrap_or_default() == binding.plan_type
+        && record.is_fedramp() == binding.fedramp;
     if !same_profile || !record.matches_binding(&binding.account_id, &binding.chatgpt_user_id) {
         return None;
     }
@@ -257,9 +255,7 @@ async fn persist(
     let mut document: AuthDotJson = current.document().cloned().ok_or_else(|| {
         AgentIdentityError::Storage("the stored login has no document to update".to_owned())
     })?;
-    document.agent_identity = Some(StoredAgentIdentity::Record(Box::new(StoredRecord::from(
-        record,
-    ))));
+    document.agent_identity = Some(StoredAgentIdentity::Record(Box::new(record.clone())));
     let to_save = document.clone();
     let store = Arc::clone(store);
     run_storage(move || store.save(&to_save)).await?;

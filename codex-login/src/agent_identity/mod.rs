@@ -16,7 +16,6 @@
 mod chatgpt_opt_in;
 mod error;
 mod options;
-mod record_conversion;
 mod run_task;
 mod workspace;
 

@@ -96,36 +96,9 @@ pub(super) fn parse_agent_record(
     })
 }
 
+/// The record as JSON: `codex-agent-identity`'s serde form, fields in the
+/// order the official CLI writes them, absent fields absent, unknown ones last.
 pub(super) fn agent_record_to_json(record: &AgentIdentityRecord) -> Value {
-    let mut map = Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            map.insert(key.to_owned(), value);
-        }
-    };
-    let text = |value: &Option<String>| value.as_ref().map(|v| Value::String(v.clone()));
-    put("workspace_id", text(&record.workspace_id));
-    put("agent_runtime_id", text(&record.agent_runtime_id));
-    put(
-        "agent_private_key",
-        record
-            .agent_private_key
-            .as_ref()
-            .map(|key| Value::String(key.expose().to_owned())),
-    );
-    put("account_id", text(&record.account_id));
-    put("chatgpt_user_id", text(&record.chatgpt_user_id));
-    put("email", text(&record.email));
-    put("plan_type", text(&record.plan_type));
-    put(
-        "chatgpt_account_is_fedramp",
-        record.chatgpt_account_is_fedramp.map(Value::Bool),
-    );
-    put("task_id", text(&record.task_id));
-    put("registered_at", text(&record.registered_at));
-    put("background_task_id", text(&record.background_task_id));
-    for (key, value) in &record.extra {
-        map.entry(key.clone()).or_insert_with(|| value.clone());
-    }
-    Value::Object(map)
+    // Serialising a struct of strings, booleans and a JSON map cannot fail.
+    serde_json::to_value(record).unwrap_or_else(|_| Value::Object(Map::new()))
 }
