@@ -20,7 +20,7 @@ tasks:
           docs/PERFORMANCE.md (BENCH_CODEX_BIN=<binary>: time that one, no write)
   man     write the codex man pages (roff) to target/man, or to the given directory
   check-shape  root export counts, file lengths, module cycles, codex-login without default features, no own-module glob imports outside tests (issue 16)
-  module-cycles [CRATE...]  cycles between modules (siblings at any depth) of the libraries and the codex binary, from cargo-modules' graph (needs cargo-modules 0.27)";
+  module-cycles [CRATE...]  cycles between modules (siblings at any depth) of every crate, from cargo-modules' graph (needs cargo-modules 0.27)";
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -14,24 +14,26 @@ use anyhow::{Context, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// The crates checked when none are named: the five libraries and the `codex`
-/// binary.
-pub const CHECKED_CRATES: [&str; 6] = [
+/// The crates checked when none are named: the five libraries, the test
+/// support library, the `codex` binary and this `xtask` binary.
+pub const CHECKED_CRATES: [&str; 8] = [
     "codex-login",
     "codex-auth-provider",
     "codex-agent-identity",
     "codex-backend-client",
     "codex-emulator",
+    "codex-test-support",
     "codex-cli",
+    "xtask",
 ];
 
-/// The cargo target of `krate` that is checked: its library, or for
-/// `codex-cli` (no library target) the `codex` binary.
+/// The cargo target of `krate` that is checked: its library, or for the two
+/// crates without one (`codex-cli`, `xtask`) their binary.
 fn target_args(krate: &str) -> &'static [&'static str] {
-    if krate == "codex-cli" {
-        &["--bin", "codex"]
-    } else {
-        &["--lib"]
+    match krate {
+        "codex-cli" => &["--bin", "codex"],
+        "xtask" => &["--bin", "xtask"],
+        _ => &["--lib"],
     }
 }
 
