@@ -31,7 +31,7 @@ fn jwks() -> serde_json::Value {
     serde_json::json!({ "keys": [jwk] })
 }
 
-fn claims(agent_key: &AgentKey) -> serde_json::Value {
+pub(crate) fn claims(agent_key: &AgentKey) -> serde_json::Value {
     let now = chrono::Utc::now().timestamp();
     serde_json::json!({
         "iss": AgentIdentityClaims::ISSUER,

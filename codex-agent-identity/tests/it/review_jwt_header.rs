@@ -4,28 +4,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use codex_agent_identity::{AgentIdentityClaims, AgentIdentityJwt, AgentKey};
+use codex_agent_identity::{AgentIdentityJwt, AgentKey};
 
 fn b64(json: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(json).unwrap())
 }
 
+/// A JWT with `header` over the claims `jwt_verification` signs, and a dummy signature.
 fn jwt_with_header(header: serde_json::Value) -> String {
-    let agent_key = AgentKey::generate().unwrap();
-    let now = chrono::Utc::now().timestamp();
-    let claims = serde_json::json!({
-        "iss": AgentIdentityClaims::ISSUER,
-        "aud": AgentIdentityClaims::AUDIENCE,
-        "iat": now,
-        "exp": now + 3600,
-        "agent_runtime_id": "ar_review",
-        "agent_private_key": agent_key.to_pkcs8_base64().expose(),
-        "account_id": "acct-1",
-        "chatgpt_user_id": "user-1",
-        "email": "user@example.com",
-        "plan_type": "plus",
-        "chatgpt_account_is_fedramp": false,
-    });
+    let claims = crate::jwt_verification::claims(&AgentKey::generate().unwrap());
     format!("{}.{}.c2ln", b64(&header), b64(&claims))
 }
 
